@@ -1,0 +1,3 @@
+from fhirconv.cli import main
+
+main()
