@@ -6,7 +6,7 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from fhirconv.commands import cases
+    from fhirconv.commands import cases, server
 
-    for command in cases.COMMANDS:
+    for command in [*cases.COMMANDS, *server.COMMANDS]:
         group.add_command(command)

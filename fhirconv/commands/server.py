@@ -1,0 +1,351 @@
+"""``fhirconv push`` and ``fhirconv pull``: load cases into a FHIR server and read them back.
+
+The commands glue the layers: load a case or bundle, export it, validate it
+locally, send it with :mod:`fhirconv.server`.  httpx and the mapping are imported
+inside the commands so that ``fhirconv --help`` does not pay for them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from fhirconv.errors import FindingsError, InputError
+
+if TYPE_CHECKING:
+    from fhirconv.server.client import FhirClient
+
+# Shown in --help and in the README: the exit codes a server command can end with.
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok; 1 the server rejected a bundle, or --verify found a difference, "
+    "or local validation failed; 2 unusable input or options; 3 server unreachable or too slow; "
+    "4 server refused the credentials; 5 server error that retries did not cure, or an answer "
+    "that is not FHIR."
+)
+
+
+def server_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every server command shares."""
+    options = [
+        click.option(
+            "--server",
+            required=True,
+            envvar="FHIRCONV_SERVER",
+            show_envvar=True,
+            metavar="URL",
+            help="FHIR R4 base URL, e.g. https://hapi.example.org/fhir",
+        ),
+        click.option(
+            "--token",
+            envvar="FHIRCONV_TOKEN",
+            show_envvar=True,
+            metavar="TOKEN",
+            help="Bearer token; prefer the environment variable, which stays out of shell history.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.01),
+            default=60.0,
+            show_default=True,
+            metavar="S",
+            help="Seconds to wait for an answer (connecting waits at most 10 s of it).",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=0),
+            default=3,
+            show_default=True,
+            metavar="N",
+            help="Further attempts after a 429, a 5xx, a timeout or a refused connection.",
+        ),
+        click.option(
+            "--backoff",
+            type=click.FloatRange(min=0.0),
+            default=1.0,
+            show_default=True,
+            metavar="S",
+            help="First wait before a retry, doubled each time; a Retry-After header takes precedence.",
+        ),
+        click.option(
+            "--allow-insecure-http",
+            is_flag=True,
+            help="Send the token over plain http to a host other than this machine.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def make_client(
+    server: str, token: str | None, timeout: float, retries: int, backoff: float, allow_insecure_http: bool
+) -> FhirClient:
+    from fhirconv.server.client import FhirClient
+    from fhirconv.server.retry import RetryPolicy
+
+    return FhirClient(
+        server,
+        token=token,
+        timeout=timeout,
+        connect_timeout=min(10.0, timeout),
+        retry=RetryPolicy(retries=retries, backoff=backoff, max_delay=max(60.0, backoff)),
+        allow_insecure_http=allow_insecure_http,
+        notify=lambda message: click.echo(message, err=True),
+    )
+
+
+# -- push -----------------------------------------------------------------------------------
+
+
+def load_source(source: str) -> dict[str, Any]:
+    """A bundle file as it is, or a case (built-in name or case file) exported as a transaction."""
+    path = Path(source)
+    if path.suffix.lower() == ".json" and path.is_file():
+        document = read_json(path)
+        if isinstance(document, dict) and document.get("resourceType") == "Bundle":
+            return document
+    try:
+        from fhirconv.cases import load_case
+        from fhirconv.mapping.bundle import build_bundle
+    except ImportError as err:
+        raise InputError(
+            f"{source}: not a FHIR Bundle file, and this build of fhirconv cannot read cases ({err})"
+        ) from None
+    bundle: dict[str, Any] = build_bundle(load_case(source), bundle_type="transaction")
+    return bundle
+
+
+def read_json(path: Path) -> Any:
+    import orjson
+
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InputError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as err:
+        raise InputError(f"{path}: line {err.lineno} column {err.colno}: not valid JSON: {err.msg}") from None
+
+
+def validate_bundle(bundle: dict[str, Any], source: str) -> None:
+    """Refuse a bundle the local validator finds errors in, listing every error."""
+    try:
+        from fhirconv.validation import validate_resource
+    except ImportError as err:
+        raise InputError(
+            f"{source}: cannot validate before pushing, the validator is not available ({err}); "
+            "pass --no-validate to push without validating"
+        ) from None
+    issues = validate_resource(bundle)
+    errors = [i for i in issues if getattr(i.severity, "value", i.severity) == "error"]
+    if errors:
+        shown = "\n".join(f"  {i.location}: {i.message} [{i.rule}]" for i in errors)
+        raise FindingsError(
+            f"{source}: not pushed, local validation found {len(errors)} "
+            f"error{'s' if len(errors) != 1 else ''} (push anyway with --no-validate):\n{shown}"
+        )
+
+
+@contextlib.contextmanager
+def progress(items: list[Any], label: str) -> Iterator[Any]:
+    """A progress bar on stderr when stderr is a terminal and there is more than one item."""
+    if len(items) > 1 and sys.stderr.isatty():
+        with click.progressbar(items, label=label, file=sys.stderr) as bar:
+            yield bar
+    else:
+        yield items
+
+
+@click.command()
+@click.argument("sources", nargs=-1, required=True, metavar="CASE|BUNDLE...")
+@server_options
+@click.option("--verify", is_flag=True, help="Read every resource back and report what the server changed.")
+@click.option("--no-validate", is_flag=True, help="Send without validating locally first.")
+def push(
+    sources: tuple[str, ...],
+    server: str,
+    token: str | None,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    allow_insecure_http: bool,
+    verify: bool,
+    no_validate: bool,
+) -> None:
+    """Load cases or bundles into a FHIR R4 server, one transaction each.
+
+    CASE is a built-in case name (case1) or a case file; BUNDLE a transaction or
+    collection Bundle in JSON.  Every entry is sent as PUT Type/id, so pushing
+    the same case again updates the same resources and creates no duplicates.
+
+    \b
+    Example:
+      FHIRCONV_TOKEN=... fhirconv push case1 case2 --server https://fhir.example.org/r4 --verify
+    """
+    from fhirconv.server.errors import ServerRejected
+    from fhirconv.server.transaction import as_transaction, read_response
+    from fhirconv.server.verify import verify_push
+
+    # Everything is read and checked before anything is sent: a typo in the
+    # third file must not leave the first two half-loaded.
+    bundles = []
+    for source in sources:
+        bundle = as_transaction(load_source(source), source)
+        if not no_validate:
+            validate_bundle(bundle, source)
+        bundles.append((source, bundle))
+
+    rejected: list[str] = []
+    differences = 0
+    stored = 0
+    with (
+        make_client(server, token, timeout, retries, backoff, allow_insecure_http) as client,
+        progress(bundles, "Pushing") as items,
+    ):
+        for source, bundle in items:
+            try:
+                results = read_response(bundle, client.transaction(bundle))
+            except ServerRejected as err:
+                err.message = f"{source}: {err.message}"
+                if len(bundles) == 1:
+                    raise
+                click.echo(f"Rejected: {err.message}", err=True)
+                rejected.append(source)
+                continue
+            click.echo(f"{source}: {len(results)} entries")
+            for result in results:
+                where = result.location or "(no location)"
+                if result.version:
+                    where += f" (version {result.version})"
+                click.echo(f"  {result.status:<12} {result.sent:<60} {where}")
+            failed = [r for r in results if r.code >= 400 or r.code == 0]
+            if failed:
+                # A server that does not treat the transaction as a whole: say which entries failed.
+                for result in failed:
+                    click.echo(f"  entry {result.index} ({result.sent}) failed: {result.status}", err=True)
+                rejected.append(source)
+                continue
+            stored += len(results)
+            if verify:
+                found = verify_push(client, bundle, results)
+                for difference in found:
+                    click.echo(f"  differs: {difference}")
+                click.echo(
+                    f"  verified {len(results)} resources: "
+                    + (f"{len(found)} difference{'s' if len(found) != 1 else ''}" if found else "as sent")
+                )
+                differences += len(found)
+
+    from fhirconv.server.client import display_url
+
+    pushed = len(bundles) - len(rejected)
+    click.echo(
+        f"Pushed {pushed} of {len(bundles)} bundle{'s' if len(bundles) != 1 else ''} "
+        f"({stored} resources) to {display_url(server)}",
+        err=True,
+    )
+    problems = []
+    if rejected:
+        problems.append(
+            f"the server rejected {len(rejected)} of {len(bundles)} bundles: {', '.join(rejected)}"
+        )
+    if differences:
+        problems.append(f"--verify found {differences} difference{'s' if differences != 1 else ''}")
+    if problems:
+        raise FindingsError("; ".join(problems))
+
+
+# -- pull -----------------------------------------------------------------------------------
+
+
+def write_atomically(data: bytes, output: Path) -> None:
+    """Write the whole file or nothing: a temporary file beside it, then a rename."""
+    directory = output.parent if str(output.parent) else Path(".")
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, renamed or removed
+            dir=directory, prefix=f".{output.name}.", suffix=".tmp", delete=False
+        )
+    except OSError as err:
+        raise InputError(f"{output}: cannot write here: {err.strerror}") from None
+    try:
+        with handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, output)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            os.unlink(handle.name)
+        raise InputError(f"{output}: cannot write: {err.strerror}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(handle.name)
+        raise
+
+
+def pulled_document(bundle: dict[str, Any]) -> dict[str, Any]:
+    """What pull writes.  Today the collection Bundle itself; once the reverse mapping
+    lands, this is the one place that turns the bundle into a case file."""
+    return bundle
+
+
+@click.command()
+@server_options
+@click.option("--patient", required=True, metavar="ID", help="The server's id of the Patient to read.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write here (atomically) instead of to stdout.",
+)
+@click.option(
+    "--everything/--search",
+    "everything",
+    default=None,
+    help="Use Patient/$everything, or searches by patient; by default $everything when the "
+    "server's CapabilityStatement offers it.",
+)
+def pull(
+    server: str,
+    token: str | None,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    allow_insecure_http: bool,
+    patient: str,
+    output: Path | None,
+    everything: bool | None,
+) -> None:
+    """Read one patient's resources back from a FHIR R4 server, as a collection Bundle.
+
+    \b
+    Example:
+      fhirconv pull --server http://127.0.0.1:8103/fhir/R4 --patient case2-patient -o case2-pulled.json
+    """
+    import orjson
+
+    from fhirconv.server.pull import collection_bundle, fetch_patient
+
+    with make_client(server, token, timeout, retries, backoff, allow_insecure_http) as client:
+        resources = fetch_patient(client, patient, use_everything=everything)
+        bundle = collection_bundle(resources, client.base_url)
+    data = orjson.dumps(pulled_document(bundle), option=orjson.OPT_INDENT_2) + b"\n"
+    if output is None:
+        click.echo(data.decode("utf-8"), nl=False)
+    else:
+        write_atomically(data, output)
+    click.echo(f"Pulled {len(resources)} resources of Patient/{patient}", err=True)
+
+
+for _command in (push, pull):
+    _command.epilog = EXIT_CODES_HELP
+
+COMMANDS: list[click.Command] = [push, pull]

@@ -1,0 +1,119 @@
+"""Fetch everything a server holds about one patient, as a collection Bundle.
+
+``Patient/[id]/$everything`` when the CapabilityStatement offers it; otherwise
+a search per resource type by ``patient=Patient/[id]`` (the reference form: some
+servers match a bare id, others do not), following ``next`` links.  Only plain
+FHIR R4 REST is used, so any server that can be searched can be pulled from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fhirconv.server.client import FhirClient, display_url
+from fhirconv.server.errors import ResourceNotFound
+
+# The resource types fhirconv's mapping writes.  The patient search parameter
+# each of them has in R4 core (search-parameters.json).
+PATIENT_SEARCH: dict[str, str] = {
+    "Condition": "patient",
+    "Observation": "patient",
+    "MedicationStatement": "patient",
+    "MedicationRequest": "patient",
+    "MedicationAdministration": "patient",
+    "Procedure": "patient",
+    "DiagnosticReport": "patient",
+    "Specimen": "patient",
+    "BodyStructure": "patient",
+    "Encounter": "patient",
+    "CarePlan": "patient",
+}
+
+# The order resources are written in: the patient first, then by type and id,
+# so the same server content always gives the same bytes.
+_TYPE_ORDER = {"Patient": 0}
+
+
+def offers_everything(capabilities: dict[str, Any]) -> bool:
+    """True when the CapabilityStatement lists Patient $everything."""
+    for rest in capabilities.get("rest") or []:
+        operations = list(rest.get("operation") or [])
+        for resource in rest.get("resource") or []:
+            if resource.get("type") == "Patient":
+                operations.extend(resource.get("operation") or [])
+        for operation in operations:
+            name = str(operation.get("name", "")).lstrip("$")
+            definition = str(operation.get("definition", ""))
+            if name in ("everything", "patient-everything") or definition.endswith("Patient-everything"):
+                return True
+    return False
+
+
+def searchable_types(capabilities: dict[str, Any], wanted: Iterable[str]) -> list[str]:
+    """The wanted types the server says it can search; all of them when it does not say."""
+    listed: dict[str, bool] = {}
+    for rest in capabilities.get("rest") or []:
+        if rest.get("mode", "server") != "server":
+            continue
+        for resource in rest.get("resource") or []:
+            codes = {i.get("code") for i in resource.get("interaction") or []}
+            listed[str(resource.get("type"))] = "search-type" in codes
+    if not listed:
+        return list(wanted)
+    return [t for t in wanted if listed.get(t, False)]
+
+
+def fetch_patient(
+    client: FhirClient,
+    patient_id: str,
+    *,
+    types: Iterable[str] = PATIENT_SEARCH,
+    use_everything: bool | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The patient and every resource of ``types`` that refers to it, deduplicated and sorted."""
+    try:
+        patient = client.read("Patient", patient_id)
+    except ResourceNotFound as err:
+        raise ResourceNotFound(f"The server has no Patient/{patient_id}", err.outcome, err.status) from None
+    capabilities = client.capabilities()
+    if use_everything is None:
+        use_everything = offers_everything(capabilities)
+    found: dict[tuple[str, str], dict[str, Any]] = {("Patient", patient_id): patient}
+    if use_everything:
+        if progress:
+            progress(f"Patient/{patient_id}/$everything")
+        for resource in client.pages(f"Patient/{patient_id}/$everything"):
+            _keep(found, resource)
+    else:
+        reference = f"Patient/{patient_id}"
+        for resource_type in searchable_types(capabilities, types):
+            if progress:
+                progress(resource_type)
+            param = PATIENT_SEARCH.get(resource_type, "patient")
+            for resource in client.search(resource_type, {param: reference}):
+                _keep(found, resource)
+    return sorted(found.values(), key=_order)
+
+
+def _keep(found: dict[tuple[str, str], dict[str, Any]], resource: dict[str, Any]) -> None:
+    kind, rid = resource.get("resourceType"), resource.get("id")
+    # A searchset may carry an OperationOutcome with warnings: not patient data.
+    if isinstance(kind, str) and isinstance(rid, str) and kind != "OperationOutcome":
+        found[(kind, rid)] = resource
+
+
+def _order(resource: dict[str, Any]) -> tuple[int, str, str]:
+    kind = resource["resourceType"]
+    return (_TYPE_ORDER.get(kind, 1), kind, resource["id"])
+
+
+def collection_bundle(resources: list[dict[str, Any]], base_url: str) -> dict[str, Any]:
+    """The pulled resources as a collection Bundle, fullUrls on the server they came from."""
+    base = display_url(base_url).rstrip("/")
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r} for r in resources],
+    }

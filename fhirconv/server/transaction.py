@@ -1,0 +1,120 @@
+"""Transaction bundles on the way out, transaction-responses on the way back.
+
+fhirconv's re-push is idempotent by resource id: every entry is
+``PUT Type/id`` (update as create, FHIR R4 http.html#upsert), so the second push
+of the same case updates the same resources instead of adding copies.  A server
+must therefore let the client choose ids on update
+(``CapabilityStatement.rest.resource.updateCreate = true``), as HAPI, Firely,
+Medplum and the cloud servers do by default.  Conditional creates would avoid
+that requirement but need identifiers on every resource and serializable
+transactions, which fewer servers get right.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from fhirconv.errors import InputError
+from fhirconv.server.errors import ServerFailure
+
+# Type/id, with or without a base in front and a _history/vid behind.
+_LOCATION = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/([^/]+))?/?$")
+
+
+@dataclass(frozen=True)
+class EntryResult:
+    """What the server said about one entry of a transaction."""
+
+    index: int
+    sent: str  # "PUT Patient/abc": the request as sent
+    status: str  # "201 Created", as the server wrote it
+    location: str | None  # Type/id of the stored resource, when the server says
+    version: str | None
+    outcome: dict[str, Any] | None
+
+    @property
+    def code(self) -> int:
+        match = re.match(r"\s*(\d{3})", self.status)
+        return int(match.group(1)) if match else 0
+
+
+def as_transaction(bundle: dict[str, Any], source: str) -> dict[str, Any]:
+    """A transaction Bundle to send: a transaction as it is, a collection turned into PUTs."""
+    if bundle.get("resourceType") != "Bundle":
+        raise InputError(f"{source}: not a FHIR Bundle (resourceType is {bundle.get('resourceType')!r})")
+    entries = bundle.get("entry")
+    if not isinstance(entries, list) or not entries:
+        raise InputError(f"{source}: the Bundle has no entries to push")
+    kind = bundle.get("type")
+    if kind == "transaction":
+        for i, entry in enumerate(entries):
+            request = entry.get("request") if isinstance(entry, dict) else None
+            if not isinstance(request, dict) or not request.get("method") or not request.get("url"):
+                raise InputError(f"{source}: Bundle.entry[{i}] has no request.method and request.url")
+        return bundle
+    if kind != "collection":
+        raise InputError(f"{source}: can push a transaction or collection Bundle, not a {kind!r} Bundle")
+    converted = []
+    for i, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or not resource.get("resourceType") or not resource.get("id"):
+            # Without an id the only request is a POST, and a re-push would duplicate it.
+            raise InputError(f"{source}: Bundle.entry[{i}] has no resource with resourceType and id to PUT")
+        new_entry = dict(entry)
+        new_entry["request"] = {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"}
+        converted.append(new_entry)
+    return {**bundle, "type": "transaction", "entry": converted}
+
+
+def parse_location(location: str | None) -> tuple[str, str, str | None] | None:
+    """(type, id, version) from a response location, or None when it names no resource."""
+    if not location:
+        return None
+    match = _LOCATION.search(location.split("?")[0])
+    if match is None:
+        return None
+    return match.group(1), match.group(2), match.group(3)
+
+
+def read_response(sent: dict[str, Any], response: dict[str, Any]) -> list[EntryResult]:
+    """Pair every sent entry with its response entry (FHIR keeps them in the same order)."""
+    if response.get("type") != "transaction-response":
+        raise ServerFailure(
+            f"The server answered the transaction with a {response.get('type')!r} Bundle, "
+            "not a transaction-response"
+        )
+    sent_entries = sent.get("entry") or []
+    got_entries = response.get("entry") or []
+    if len(got_entries) != len(sent_entries):
+        raise ServerFailure(
+            f"The server answered {len(got_entries)} entries to a transaction of "
+            f"{len(sent_entries)}; cannot tell which resource is which"
+        )
+    results = []
+    for i, (out, back) in enumerate(zip(sent_entries, got_entries, strict=True)):
+        request = out.get("request") or {}
+        answer = (back or {}).get("response") or {}
+        location = answer.get("location")
+        parsed = parse_location(location)
+        if parsed is None and isinstance((back or {}).get("resource"), dict):
+            resource = back["resource"]
+            if resource.get("resourceType") and resource.get("id"):
+                parsed = (
+                    resource["resourceType"],
+                    resource["id"],
+                    (resource.get("meta") or {}).get("versionId"),
+                )
+        outcome = answer.get("outcome") if isinstance(answer.get("outcome"), dict) else None
+        results.append(
+            EntryResult(
+                index=i,
+                sent=f"{request.get('method', '?')} {request.get('url', '?')}",
+                status=str(answer.get("status", "?")),
+                location=f"{parsed[0]}/{parsed[1]}" if parsed else None,
+                version=parsed[2] if parsed else None,
+                outcome=outcome,
+            )
+        )
+    return results
