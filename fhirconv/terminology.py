@@ -39,7 +39,10 @@ class Concept:
     displays: tuple[str, ...]
 
     def coding(self) -> dict[str, str]:
-        return {"system": self.system, "code": self.code, "display": self.display}
+        coding = {"system": self.system, "code": self.code}
+        if self.display:
+            coding["display"] = self.display
+        return coding
 
 
 class TerminologyTable:
@@ -91,7 +94,7 @@ def parse_table(text: str) -> TerminologyTable:
                 code=row["code"],
                 display=row["display"],
                 source=row["source"],
-                displays=(row["display"], *others),
+                displays=tuple(d for d in (row["display"], *others) if d),
             )
         )
     return TerminologyTable(concepts)

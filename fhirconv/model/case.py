@@ -1,0 +1,328 @@
+"""The case model: one patient's course as a case report tells it.
+
+Nothing here knows FHIR.  Every fact has an ``id`` (unique within the case, the
+seed of the deterministic FHIR ids), the ``sources`` it came from (a section of
+the report, or one of its figures) and an optional ``note``.  Dates keep the
+precision the report gives (``2016``, ``2020-11``, ``2020-07-21``); ages stay
+ages.  Codes are keys of the terminology table (``rx.anastrozole``), never raw
+literals, and a fact the report does not state is simply absent.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from fhirconv.model.terms import check_term_key
+
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def _check_partial_date(value: str) -> str:
+    match = _DATE_RE.match(value)
+    if not match:
+        raise ValueError("expected a date as YYYY, YYYY-MM or YYYY-MM-DD")
+    year, month, day = match.groups()
+    try:
+        date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a calendar date") from None
+    return value
+
+
+def _year_as_text(value: object) -> object:
+    # YAML reads an unquoted year as a number; a year is still a date here.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+PartialDate = Annotated[
+    str,
+    BeforeValidator(_year_as_text),
+    AfterValidator(_check_partial_date),
+    Field(description="A date with the precision the source gives: YYYY, YYYY-MM or YYYY-MM-DD."),
+]
+Slug = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9-]{0,47}$",
+        description="Lower-case letters, digits and hyphens; unique within the case.",
+    ),
+]
+TermKey = Annotated[
+    str,
+    AfterValidator(check_term_key),
+    Field(description="A key of fhirconv's terminology table, e.g. 'rx.anastrozole'."),
+]
+Laterality = Literal["left", "right", "bilateral"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+Source = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=80,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 ,:()/-]*$",
+        description="Section or figure of the report the fact is stated in, e.g. 'Case report: Case 1'.",
+    ),
+]
+
+
+class Fact(Frozen):
+    id: Slug
+    sources: tuple[Source, ...] = Field(min_length=1)
+    note: str | None = None
+
+
+class Term(Frozen):
+    """A concept as the report words it, with the table codes that say the same."""
+
+    text: str = Field(min_length=1)
+    codes: tuple[TermKey, ...] = ()
+
+
+class Period(Frozen):
+    start: PartialDate | None = None
+    end: PartialDate | None = None
+
+
+class Size(Frozen):
+    """Dimensions in centimetres, largest first as the report lists them."""
+
+    dimensions_cm: tuple[float, ...] = Field(min_length=1, max_length=3)
+    method: str | None = Field(default=None, description="How measured: 'physical examination', ...")
+
+
+class Report(Frozen):
+    doi: str = Field(pattern=r"^10\.\d{4,9}/\S+$")
+    title: str | None = None
+    journal: str | None = None
+    year: int | None = None
+
+
+class Patient(Frozen):
+    sources: tuple[Source, ...] = Field(min_length=1)
+    sex: Literal["female", "male", "other", "unknown"]
+    ethnicity: Term | None = Field(
+        default=None, description="As reported (e.g. 'Chinese'), with race codes where they apply."
+    )
+    note: str | None = None
+
+
+class AgeAtEvent(Fact):
+    age_years: int = Field(ge=0, le=130)
+    event: str = Field(min_length=1)
+    date: PartialDate | None = None
+
+
+class VitalStatus(Fact):
+    status: Literal["alive", "deceased", "unknown"]
+    date: PartialDate | None = Field(default=None, description="Date of death, or date last known alive.")
+    causes: tuple[Term, ...] = Field(default=(), description="Causes of death as reported.")
+
+
+class Staging(Fact):
+    prefix: Literal["c", "p", "yc", "yp", "r", "rc", "rp", "a"]
+    t: str | None = Field(default=None, pattern=r"^T(X|is|[0-4][a-d]?\d?|mi)$")
+    n: str | None = Field(default=None, pattern=r"^N(X|[0-3][a-c]?(mi)?)$")
+    m: str | None = Field(default=None, pattern=r"^M[01]$")
+    stage_group: str | None = Field(default=None, pattern=r"^(0|I{1,3}V?|IV)[A-C]?$")
+    stated: str = Field(description="The staging exactly as the report writes it, e.g. 'rpT1cN1M1'.")
+    date: PartialDate | None = None
+
+
+class Recurrence(Fact):
+    date: PartialDate | None = None
+    description: str
+    size: Size | None = None
+    confirmed_by: tuple[str, ...] = ()
+
+
+class PrimaryCancer(Fact):
+    condition: Term
+    histology: Term
+    body_site: Term
+    laterality: Laterality | None = None
+    quadrant: Term | None = None
+    diagnosis_date: PartialDate | None = None
+    sizes: tuple[Size, ...] = ()
+    staging: tuple[Staging, ...] = ()
+    recurrences: tuple[Recurrence, ...] = ()
+    clinical_status: Literal["active", "recurrence", "remission", "resolved"] = "active"
+
+
+class Specimen(Fact):
+    description: str
+    body_site: Term | None = None
+    laterality: Laterality | None = None
+    collected: PartialDate | None = None
+    procedure: Slug | None = Field(default=None, description="Id of the procedure that took it.")
+
+
+class TumorMarker(Fact):
+    marker: Literal["ER", "PR", "HER2", "Ki-67"]
+    result: Literal["positive", "negative", "low", "equivocal"] | None = None
+    percent: float | None = Field(default=None, ge=0, le=100)
+    date: PartialDate | None = None
+    specimen: Slug | None = None
+    condition: Slug | None = Field(default=None, description="Id of the primary or metastasis tested.")
+
+    @model_validator(mode="after")
+    def _has_value(self) -> TumorMarker:
+        if self.result is None and self.percent is None:
+            raise ValueError("a tumor marker needs a result or a percent")
+        return self
+
+
+class Metastasis(Fact):
+    site: Term
+    body_site: Term | None = None
+    laterality: Laterality | None = None
+    primary: Slug | None = Field(default=None, description="Id of the primary cancer it came from.")
+    date: PartialDate | None = None
+    confirmed_by: tuple[Literal["biopsy", "imaging", "clinical examination"], ...] = ()
+    verification: Literal["confirmed", "provisional"] | None = Field(
+        default=None, description="Left empty where the report does not say how certain the finding is."
+    )
+    description: str | None = None
+    sizes: tuple[Size, ...] = ()
+
+
+class Finding(Frozen):
+    description: str
+    birads: str | None = Field(default=None, pattern=r"^([0-6]|4[a-c](-[a-c])?)$")
+    laterality: Laterality | None = None
+    size: Size | None = None
+
+
+class Imaging(Fact):
+    modality: Term
+    body_site: Term | None = None
+    date: PartialDate | None = None
+    findings: tuple[Finding, ...] = ()
+
+
+class Procedure(Fact):
+    kind: Literal["surgery", "biopsy", "radiotherapy", "consultation", "imaging", "other"]
+    code: Term
+    body_site: Term | None = None
+    laterality: Laterality | None = None
+    date: PartialDate | None = None
+    period: Period | None = None
+    status: Literal["completed", "not-done", "in-progress", "unknown"] = "completed"
+    status_reason: str | None = Field(default=None, description="Why not done, e.g. 'financial reasons'.")
+    outcome: str | None = None
+    history: bool = Field(default=False, description="Past history the report gives without a date.")
+    primary: Slug | None = Field(default=None, description="Id of the cancer it treats or diagnoses.")
+
+
+class Therapy(Fact):
+    """One regimen: the agents given (or offered) together."""
+
+    category: Literal["chemotherapy", "endocrine", "ovarian suppression", "bone-modifying", "targeted", "other"]
+    agents: tuple[Term, ...] = Field(min_length=1)
+    intent: Literal["adjuvant", "neoadjuvant", "maintenance", "salvage", "palliative", "first-line"] | None = (
+        None
+    )
+    period: Period | None = None
+    cycles: int | None = Field(default=None, ge=1)
+    status: Literal["active", "completed", "stopped", "intended", "not-taken", "unknown"] = "completed"
+    reason_not_taken: str | None = None
+    purpose: str | None = Field(default=None, description="What it was for, as reported.")
+    primary: Slug | None = None
+
+
+class DiseaseStatus(Fact):
+    date: PartialDate | None = None
+    status: Literal["improving", "stable", "worsening", "undetermined"]
+    description: str
+    evidence: tuple[Literal["imaging", "clinical examination", "pathology", "patient report"], ...] = ()
+    focus: tuple[Slug, ...] = ()
+
+
+class Disagreement(Frozen):
+    """Where the report's text and a figure state different things."""
+
+    fact: Slug
+    field: str
+    text_says: str
+    figure_says: str
+    figure: str = "Figure 4"
+    kept: Literal["text"] = "text"
+
+
+class Case(Frozen):
+    id: Slug
+    title: str
+    report: Report
+    patient: Patient
+    ages: tuple[AgeAtEvent, ...] = ()
+    vital_status: VitalStatus | None = None
+    primaries: tuple[PrimaryCancer, ...] = ()
+    metastases: tuple[Metastasis, ...] = ()
+    specimens: tuple[Specimen, ...] = ()
+    tumor_markers: tuple[TumorMarker, ...] = ()
+    imaging: tuple[Imaging, ...] = ()
+    procedures: tuple[Procedure, ...] = ()
+    therapies: tuple[Therapy, ...] = ()
+    disease_status: tuple[DiseaseStatus, ...] = ()
+    disagreements: tuple[Disagreement, ...] = ()
+
+    def facts(self) -> list[Fact]:
+        """Every identified fact, in case-file order."""
+        out: list[Fact] = [*self.ages]
+        if self.vital_status:
+            out.append(self.vital_status)
+        for primary in self.primaries:
+            out.append(primary)
+            out.extend(primary.staging)
+            out.extend(primary.recurrences)
+        for group in (
+            self.metastases,
+            self.specimens,
+            self.tumor_markers,
+            self.imaging,
+            self.procedures,
+            self.therapies,
+            self.disease_status,
+        ):
+            out.extend(group)
+        return out
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Case:
+        ids: dict[str, Fact] = {}
+        for fact in self.facts():
+            if fact.id in ids:
+                raise ValueError(f"fact id {fact.id!r} is used twice")
+            ids[fact.id] = fact
+        primaries = {p.id for p in self.primaries}
+        conditions = primaries | {m.id for m in self.metastases}
+
+        def need(ref: str | None, allowed: set[str], what: str, owner: str) -> None:
+            if ref is not None and ref not in allowed:
+                raise ValueError(f"{owner}: {what} {ref!r} is not defined in this case")
+
+        for m in self.metastases:
+            need(m.primary, primaries, "primary", f"metastasis {m.id!r}")
+        for s in self.specimens:
+            need(s.procedure, {p.id for p in self.procedures}, "procedure", f"specimen {s.id!r}")
+        for t in self.tumor_markers:
+            need(t.specimen, {s.id for s in self.specimens}, "specimen", f"tumor marker {t.id!r}")
+            need(t.condition, conditions, "condition", f"tumor marker {t.id!r}")
+        for p in self.procedures:
+            need(p.primary, conditions, "primary", f"procedure {p.id!r}")
+        for th in self.therapies:
+            need(th.primary, conditions, "primary", f"therapy {th.id!r}")
+        for d in self.disease_status:
+            for ref in d.focus:
+                need(ref, conditions, "focus", f"disease status {d.id!r}")
+        for dis in self.disagreements:
+            need(dis.fact, set(ids), "fact", "disagreement")
+        return self
