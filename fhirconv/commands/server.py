@@ -222,10 +222,11 @@ def push(
                 continue
             click.echo(f"{source}: {len(results)} entries")
             for result in results:
-                where = result.location or "(no location)"
-                if result.version:
-                    where += f" (version {result.version})"
-                click.echo(f"  {result.status:<12} {result.sent:<60} {where}")
+                line = f"  {result.status:<4} {result.sent}"
+                # Worth showing only where the server chose the name (POST) or moved it.
+                if result.location and not result.sent.endswith(f" {result.location}"):
+                    line += f" -> {result.location}"
+                click.echo(line)
             failed = [r for r in results if r.code >= 400 or r.code == 0]
             if failed:
                 # A server that does not treat the transaction as a whole: say which entries failed.
