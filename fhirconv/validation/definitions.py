@@ -1,0 +1,78 @@
+"""The vendored definitions in ``fhirconv/data/definitions``, loaded once per process.
+
+They are built by ``tools/build_definitions.py`` from pinned npm packages (see
+``versions.json`` there); nothing is fetched at run time.
+"""
+
+from __future__ import annotations
+
+import gzip
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import orjson
+
+
+def _load(name: str) -> Any:
+    data = resources.files("fhirconv.data").joinpath("definitions", name).read_bytes()
+    return orjson.loads(gzip.decompress(data) if name.endswith(".gz") else data)
+
+
+@cache
+def core_types() -> dict[str, Any]:
+    """Core R4 types by name.
+
+    Each: ``{kind, abstract, base, elements{path: ...}, children{path: {key: [path, type]}}}``.
+    """
+    types: dict[str, Any] = _load("core.json.gz")["types"]
+    return types
+
+
+@cache
+def resource_types() -> frozenset[str]:
+    return frozenset(
+        name for name, t in core_types().items() if t["kind"] == "resource" and not t["abstract"]
+    )
+
+
+@cache
+def valuesets() -> dict[str, Any]:
+    """Value sets by canonical URL: ``{"codes": {system: [code, ...]}}`` or ``{"unexpandable": why}``."""
+    data: dict[str, Any] = _load("valuesets.json.gz")
+    return data
+
+
+@cache
+def valueset_codes(url: str) -> dict[str, frozenset[str]] | None:
+    """The enumerated codes of a value set, or None when it cannot be enumerated offline."""
+    vs = valuesets().get(url)
+    if vs is None or "codes" not in vs:
+        return None
+    return {system: frozenset(codes) for system, codes in vs["codes"].items()}
+
+
+def unexpandable_reason(url: str) -> str:
+    vs = valuesets().get(url)
+    if vs is None:
+        return "value set definition not available offline"
+    return str(vs.get("unexpandable", ""))
+
+
+@cache
+def profiles() -> dict[str, Any]:
+    """mCODE STU4 profiles and the extension definitions they use, by canonical URL."""
+    data: dict[str, Any] = _load("profiles.json.gz")
+    return data
+
+
+@cache
+def json_schema() -> dict[str, Any]:
+    data: dict[str, Any] = _load("fhir-r4.schema.json.gz")
+    return data
+
+
+@cache
+def versions() -> dict[str, Any]:
+    data: dict[str, Any] = _load("versions.json")
+    return data

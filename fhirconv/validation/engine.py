@@ -1,0 +1,173 @@
+"""Running the layers in order over one resource, one document or one NDJSON file."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from fhirconv.validation import bundle_layer, invariants, json_layer, schema_layer, structure_layer, walker
+from fhirconv.validation.issues import Issue, Layer, Severity, error, sort_key
+
+# Layers that run on a parsed resource, in order. Profiles and terminology come from
+# their own modules and are optional (profiles) or need fhirconv's code table.
+ALL_LAYERS = (Layer.SCHEMA, Layer.STRUCTURE, Layer.BUNDLE, Layer.INVARIANT, Layer.PROFILE, Layer.TERMINOLOGY)
+SYNTAX_RULES = frozenset({"json-syntax", "json-encoding"})
+
+
+def validate_resource(
+    resource: Any, *, profiles: bool = True, layers: tuple[Layer, ...] | None = None, terminology: Any = None
+) -> list[Issue]:
+    """Validate a parsed JSON resource (a Bundle included) with every layer after JSON parsing.
+
+    ``terminology`` replaces fhirconv's code table in the terminology layer (tests
+    pass a small fake); ``layers`` restricts the run to some layers (benchmarks).
+    """
+    wanted = set(layers or ALL_LAYERS)
+    if not profiles:
+        wanted.discard(Layer.PROFILE)
+    issues = json_layer.check_tree(resource, {}) if layers is None or Layer.JSON in wanted else []
+    return _after_json(resource, issues, wanted, terminology)
+
+
+def _after_json(resource: Any, issues: list[Issue], wanted: set[Layer], terminology: Any) -> list[Issue]:
+    if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+        if not issues:
+            issues.append(
+                error(Layer.JSON, "(document)", "expected a JSON object with resourceType", "json-root")
+            )
+        return issues
+    path = str(resource["resourceType"])
+    runs: list[tuple[Layer, Callable[[], list[Issue]]]] = []
+    if Layer.SCHEMA in wanted:
+        runs.append((Layer.SCHEMA, lambda: schema_layer.check(resource, path)))
+    if Layer.STRUCTURE in wanted:
+        runs.append((Layer.STRUCTURE, lambda: structure_layer.check(resource, path)))
+    walk_: list[walker.Walk] = []
+
+    def walked() -> walker.Walk:
+        if not walk_:
+            walk_.append(walker.walk(resource, path))
+        return walk_[0]
+
+    if Layer.BUNDLE in wanted:
+        runs.append((Layer.BUNDLE, lambda: bundle_layer.check(walked())))
+    if Layer.INVARIANT in wanted:
+        runs.append((Layer.INVARIANT, lambda: invariants.check(walked())))
+    if Layer.PROFILE in wanted:
+        from fhirconv.validation import profiles
+
+        runs.append((Layer.PROFILE, lambda: profiles.check(walked())))
+    if Layer.TERMINOLOGY in wanted:
+        from fhirconv.validation import terminology_layer
+
+        runs.append((Layer.TERMINOLOGY, lambda: terminology_layer.check(walked(), terminology)))
+    for layer, run in runs:
+        try:
+            issues.extend(run())
+        except RecursionError:
+            issues.append(error(layer, path, "nested too deeply to validate", f"{layer.value}-too-deep"))
+        except Exception as err:
+            issues.append(
+                error(
+                    layer,
+                    path,
+                    f"the {layer.value} layer failed on this input "
+                    f"({type(err).__name__}: {err}); please report it",
+                    f"{layer.value}-internal",
+                )
+            )
+    return _dedupe(issues)
+
+
+def _dedupe(issues: list[Issue]) -> list[Issue]:
+    """Report a problem once: the schema layer's word stands over the same complaint later."""
+    schema_errors = {i.location for i in issues if i.layer is Layer.SCHEMA and i.severity is Severity.ERROR}
+    out = []
+    seen: set[Issue] = set()
+    for issue in issues:
+        if issue in seen:
+            continue
+        seen.add(issue)
+        if issue.location in schema_errors and (
+            issue.layer is Layer.STRUCTURE or issue.rule == "binding-required"
+        ):
+            continue
+        out.append(issue)
+    out.sort(key=sort_key)
+    return out
+
+
+def validate_bytes(
+    data: bytes, *, source: str, profiles: bool = True, terminology: Any = None
+) -> list[Issue]:
+    """Validate raw bytes: JSON (one resource) or, when ``source`` ends in .ndjson, one resource a line."""
+    if source.endswith(".ndjson"):
+        return _validate_ndjson(data, profiles=profiles, terminology=terminology)
+    try:
+        text, issues = json_layer.decode(data)
+        value, duplicates = json_layer.parse(text)
+    except json_layer.JsonSyntaxError as err:
+        rule = "json-encoding" if err.message.startswith("not UTF-8") else "json-syntax"
+        return [
+            dataclasses.replace(
+                error(Layer.JSON, f"line {err.line}, column {err.column}", err.message, rule), line=err.line
+            )
+        ]
+    issues.extend(json_layer.check_tree(value, duplicates))
+    wanted = set(ALL_LAYERS)
+    if not profiles:
+        wanted.discard(Layer.PROFILE)
+    return _after_json(value, issues, wanted, terminology)
+
+
+def _validate_ndjson(data: bytes, *, profiles: bool, terminology: Any) -> list[Issue]:
+    issues: list[Issue] = []
+    try:
+        text, head = json_layer.decode(data)
+    except json_layer.JsonSyntaxError as err:
+        return [
+            dataclasses.replace(
+                error(Layer.JSON, f"line {err.line}, column {err.column}", err.message, "json-encoding"),
+                line=err.line,
+            )
+        ]
+    issues.extend(head)
+    wanted = set(ALL_LAYERS)
+    if not profiles:
+        wanted.discard(Layer.PROFILE)
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            value, duplicates = json_layer.parse(line)
+        except json_layer.JsonSyntaxError as err:
+            issues.append(
+                dataclasses.replace(
+                    error(
+                        Layer.JSON,
+                        f"line {number}, column {err.column}",
+                        err.message.replace("line 1, ", ""),
+                        "json-syntax",
+                    ),
+                    line=number,
+                )
+            )
+            continue
+        found = json_layer.check_tree(value, duplicates)
+        found = _after_json(value, found, wanted, terminology)
+        issues.extend(dataclasses.replace(i, line=number) for i in found)
+    if not text.strip():
+        issues.append(
+            error(Layer.JSON, "(document)", "the NDJSON file holds no resources", "json-empty-file")
+        )
+    issues.sort(key=sort_key)
+    return issues
+
+
+def syntax_failure(issues: list[Issue]) -> Issue | None:
+    """The issue that made a whole document unreadable (exit 2), if any."""
+    for issue in issues:
+        if issue.rule in SYNTAX_RULES and issue.line is not None and issue.location.startswith("line "):
+            return issue
+    return None

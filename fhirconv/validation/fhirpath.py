@@ -1,0 +1,149 @@
+"""fhirpathpy, set up the way FHIR invariants need it.
+
+fhirpathpy 2.2.4 lacks ``hasValue()``, ``htmlChecks()`` and ``resolve()``; they are
+supplied through its user function table.  ``trace()`` would print to stdout, so it
+gets a silent trace function.  Expressions run per element, typed through the R4
+model (without it fhirpathpy misreads choice types and gives false ext-1 results),
+with ``%resource`` and ``%rootResource`` set.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+from xml.etree import ElementTree
+
+_XHTML = "{http://www.w3.org/1999/xhtml}"
+# The HTML elements R4 narrative allows (R4 Narrative.div / txt-1).
+_ALLOWED_TAGS = frozenset(
+    [
+        "a",
+        "abbr",
+        "acronym",
+        "b",
+        "big",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "col",
+        "colgroup",
+        "dd",
+        "dfn",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "q",
+        "samp",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "tt",
+        "ul",
+        "var",
+    ]
+)
+_EVENT_ATTR = re.compile(r"^on", re.IGNORECASE)
+
+
+def html_ok(div: Any) -> bool:
+    """txt-1 and txt-2: a well-formed XHTML div of the allowed elements, with some content."""
+    if not isinstance(div, str):
+        return False
+    try:
+        root = ElementTree.fromstring(div)
+    except ElementTree.ParseError:
+        return False
+    if root.tag != f"{_XHTML}div":
+        return False
+    has_content = False
+    for node in root.iter():
+        tag = node.tag
+        if not isinstance(tag, str) or not tag.startswith(_XHTML) or tag[len(_XHTML) :] not in _ALLOWED_TAGS:
+            return False
+        if any(_EVENT_ATTR.match(name) for name in node.attrib):
+            return False
+        if tag == f"{_XHTML}img" or (node.text and node.text.strip()) or (node.tail and node.tail.strip()):
+            has_content = True
+    return has_content
+
+
+def _has_value(inputs: list[Any]) -> list[bool]:
+    return [len(inputs) == 1 and inputs[0] is not None and not isinstance(inputs[0], dict | list)]
+
+
+def _html_checks(inputs: list[Any]) -> list[bool]:
+    return [len(inputs) == 1 and html_ok(inputs[0])]
+
+
+def _resolve(inputs: list[Any]) -> list[Any]:
+    # Resolution needs the bundle; the one core invariant that uses it (ctm-1) treats
+    # an unresolved reference as satisfied, which is what an empty answer gives.
+    return []
+
+
+@cache
+def _model() -> Any:
+    from fhirpathpy.models import models
+
+    return models["r4"]
+
+
+@cache
+def _options() -> dict[str, Any]:
+    return {
+        "userInvocationTable": {
+            "hasValue": {"fn": _has_value, "arity": {0: []}},
+            "htmlChecks": {"fn": _html_checks, "arity": {0: []}},
+            "resolve": {"fn": _resolve, "arity": {0: []}},
+        },
+        "traceFn": lambda *args: None,
+    }
+
+
+Compiled = Callable[[Any, dict[str, Any]], list[Any]]
+
+
+@cache
+def compiled(expression: str) -> Compiled:
+    """Compile once per process; raises on expressions fhirpathpy cannot parse."""
+    import fhirpathpy
+
+    return fhirpathpy.compile(expression, _model(), _options())
+
+
+def evaluate(
+    expression: str, value: Any, base: str, resource: dict[str, Any], root: dict[str, Any]
+) -> list[Any]:
+    """Evaluate on one element ``value`` whose definition path or type is ``base``."""
+    from fhirpathpy.engine.nodes import ResourceNode
+
+    node = ResourceNode.create_node(value, base)
+    result: list[Any] = compiled(expression)(node, {"resource": resource, "rootResource": root})
+    return result

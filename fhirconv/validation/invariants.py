@@ -1,0 +1,318 @@
+"""Layer 5: the FHIRPath invariants of the R4 core definitions, and core required bindings.
+
+Every element occurrence found by :mod:`walker` is checked against the
+constraints of its element definition and of its type.  The invariants that hold
+on almost every element (ele-1, ext-1, ref-1) and the DomainResource ones (dom-2
+to dom-6, whose ``descendants()`` make fhirpathpy slow) are implemented natively
+in :data:`NATIVE`; ``tests/validation/test_invariants.py`` proves each equal to its
+FHIRPath on the test corpus.  The bdl-* invariants belong to the bundle layer.
+The rest run through fhirpathpy (see :mod:`fhirpath`).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from fhirconv.validation import definitions, fhirpath
+from fhirconv.validation.issues import Issue, Layer, error, information, warning
+from fhirconv.validation.walker import Node, ResourceScope, Walk
+
+# dom-6 ("a resource should have narrative") carries the best-practice extension in
+# R4: the HL7 validator reports it as a hint unless asked otherwise, and so do we.
+BEST_PRACTICE = frozenset({"dom-6"})
+ELE_1 = "hasValue() or (children().count() > id.count())"
+
+
+def ele_1(value: Any) -> bool:
+    """All FHIR elements must have a @value or children (other than id)."""
+    if isinstance(value, dict):
+        return any(key != "id" for key in value)
+    return value is not None
+
+
+def ext_1(value: Any) -> bool:
+    """Must have either extensions or value[x], not both."""
+    if not isinstance(value, dict):
+        return True
+    has_value = any(key.startswith("value") for key in value)
+    return ("extension" in value) != has_value
+
+
+def ref_1(value: Any, root: dict[str, Any]) -> bool:
+    """SHALL have a contained resource if a local reference is provided."""
+    if not isinstance(value, dict):
+        return True
+    ref = value.get("reference")
+    if not isinstance(ref, str) or not ref.startswith("#") or ref == "#":
+        return True
+    return any(isinstance(c, dict) and c.get("id") == ref[1:] for c in root.get("contained", []))
+
+
+def _contained(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    items = resource.get("contained")
+    return [c for c in items if isinstance(c, dict)] if isinstance(items, list) else []
+
+
+def dom_2(resource: dict[str, Any]) -> bool:
+    return not any("contained" in c for c in _contained(resource))
+
+
+def dom_4(resource: dict[str, Any]) -> bool:
+    return not any(
+        isinstance(c.get("meta"), dict) and ("versionId" in c["meta"] or "lastUpdated" in c["meta"])
+        for c in _contained(resource)
+    )
+
+
+def dom_5(resource: dict[str, Any]) -> bool:
+    return not any(isinstance(c.get("meta"), dict) and "security" in c["meta"] for c in _contained(resource))
+
+
+def dom_6(resource: dict[str, Any]) -> bool:
+    text = resource.get("text")
+    return isinstance(text, dict) and "div" in text
+
+
+_URI_TYPES = frozenset({"canonical", "uri", "url"})
+
+
+def dom_3_unmatched(scope: ResourceScope, walk: Walk) -> list[str]:
+    """Ids of contained resources that nothing in the resource refers to (and that do not refer back)."""
+    contained = _contained(scope.resource)
+    if not contained:
+        return []
+    scopes = [scope, *(s for s in walk.resources if s.contained and s.root is scope.resource)]
+    refs: set[str] = set()
+    back: set[int] = set()
+    for s in scopes:
+        for node in s.nodes:
+            if isinstance(node.value, str) and (node.type in _URI_TYPES or node.path.endswith(".reference")):
+                refs.add(node.value)
+                if node.value == "#" and s is not scope:
+                    back.add(id(s.resource))
+    return [str(c.get("id")) for c in contained if ("#" + str(c.get("id")) not in refs) and id(c) not in back]
+
+
+NATIVE: dict[str, str] = {
+    "ele-1": ELE_1,
+    "ext-1": "extension.exists() != value.exists()",
+    "ref-1": "reference.startsWith('#').not() or (reference.substring(1).trace('url') in "
+    "%rootResource.contained.id.trace('ids'))",
+    "dom-2": "contained.contained.empty()",
+    "dom-4": "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
+    "dom-5": "contained.meta.security.empty()",
+    "dom-6": "text.`div`.exists()",
+}
+_SKIP_PREFIX = ("bdl-",)
+Constraint = tuple[str, str, str, str]
+
+
+def constraints_for(node: Node) -> list[Constraint]:
+    """Element-level and type-level constraints of one element occurrence, each key once."""
+    key = (id(node.element), node.context)
+    found = _CACHE.get(key)
+    if found is None:
+        seen: set[str] = set()
+        found = []
+        cons = list(node.element.get("cons", []))
+        ctx = node.context
+        if ctx is not None and ctx.sd == ctx.path:
+            cons += definitions.core_types()[ctx.sd]["elements"][ctx.path].get("cons", [])
+        for c in cons:
+            if c[0] in seen or c[0].startswith(_SKIP_PREFIX) or c[0] in NATIVE:
+                continue
+            seen.add(c[0])
+            found.append(tuple(c))  # type: ignore[arg-type]
+        _CACHE[key] = found
+    return found  # type: ignore[return-value]
+
+
+_CACHE: dict[Any, list[Constraint]] = {}
+
+
+def _issue(severity: str, location: str, key: str, human: str) -> Issue:
+    message = f"{key}: {human}"
+    if key in BEST_PRACTICE:
+        return information(Layer.INVARIANT, location, message + " (best practice)", key)
+    if severity == "error":
+        return error(Layer.INVARIANT, location, message, key)
+    return warning(Layer.INVARIANT, location, message, key)
+
+
+def check(walk: Walk) -> list[Issue]:
+    issues: list[Issue] = []
+    failed_to_run: set[str] = set()
+    types = definitions.core_types()
+    humans = _native_humans()
+    for scope in walk.resources:
+        rtype = scope.resource.get("resourceType")
+        if not isinstance(rtype, str) or rtype not in types:
+            continue
+        root_cons = types[rtype]["elements"][rtype].get("cons", [])
+        if types[rtype]["base"] == "DomainResource" or any(c[0] == "dom-2" for c in root_cons):
+            res = scope.resource
+            if not dom_2(res):
+                issues.append(_issue("error", scope.path, "dom-2", humans["dom-2"]))
+            unmatched = dom_3_unmatched(scope, walk)
+            if unmatched:
+                issues.append(
+                    _issue(
+                        "error",
+                        scope.path,
+                        "dom-3",
+                        humans["dom-3"] + f" (not referred to: {', '.join(unmatched)})",
+                    )
+                )
+            if not dom_4(res):
+                issues.append(_issue("error", scope.path, "dom-4", humans["dom-4"]))
+            if not dom_5(res):
+                issues.append(_issue("error", scope.path, "dom-5", humans["dom-5"]))
+            if not scope.contained and not dom_6(res):
+                issues.append(_issue("warning", scope.path, "dom-6", humans["dom-6"]))
+        for key, severity, human, expression in root_cons:
+            if key in NATIVE or key == "dom-3" or key.startswith(_SKIP_PREFIX):
+                continue
+            _run(
+                key,
+                severity,
+                human,
+                expression,
+                scope.resource,
+                rtype,
+                scope,
+                scope.path,
+                issues,
+                failed_to_run,
+            )
+        for node in scope.nodes:
+            value = node.value
+            if not ele_1(value):
+                issues.append(_issue("error", node.path, "ele-1", humans["ele-1"]))
+            if node.type == "Extension" and not ext_1(value):
+                issues.append(_issue("error", node.path, "ext-1", humans["ext-1"]))
+            elif node.type == "Reference" and not ref_1(value, scope.root):
+                issues.append(_issue("error", node.path, "ref-1", humans["ref-1"]))
+            cons = constraints_for(node) if ("cons" in node.element or node.context is not None) else ()
+            if cons:
+                base = node.context.path if node.context is not None else node.type
+                for key, severity, human, expression in cons:
+                    _run(
+                        key, severity, human, expression, value, base, scope, node.path, issues, failed_to_run
+                    )
+            if "bind" in node.element:
+                issues.extend(check_binding(node))
+    return issues
+
+
+def _run(
+    key: str,
+    severity: str,
+    human: str,
+    expression: str,
+    value: Any,
+    base: str,
+    scope: ResourceScope,
+    location: str,
+    issues: list[Issue],
+    failed_to_run: set[str],
+) -> None:
+    try:
+        result = fhirpath.evaluate(expression, value, base, scope.resource, scope.root)
+    except Exception as err:
+        if key not in failed_to_run:
+            failed_to_run.add(key)
+            issues.append(
+                information(
+                    Layer.INVARIANT,
+                    location,
+                    f"{key} could not be evaluated offline ({type(err).__name__}: {str(err)[:80]})",
+                    f"{key}-not-evaluated",
+                )
+            )
+        return
+    # An empty result is "unknown" (partial dates that cannot be ordered): not a failure.
+    if result == [False]:
+        issues.append(_issue(severity, location, key, human))
+
+
+@cache
+def _native_humans() -> dict[str, str]:
+    humans: dict[str, str] = {
+        "ele-1": "All FHIR elements must have a @value or children",
+        "ext-1": "Must have either extensions or value[x], not both",
+        "ref-1": "SHALL have a contained resource if a local reference is provided",
+    }
+    for key, _, human, _ in definitions.core_types()["DomainResource"]["elements"]["DomainResource"]["cons"]:
+        humans[key] = human
+    return humans
+
+
+# ---------------------------------------------------------------------------
+# required bindings of the core specification
+
+
+def codings_of(value: Any, type_code: str) -> list[tuple[str | None, str]] | None:
+    """(system, code) pairs a coded value carries; None when the type is not coded."""
+    if type_code == "code":
+        return [(None, value)] if isinstance(value, str) else []
+    if type_code == "Coding":
+        return [_pair(value)] if isinstance(value, dict) and isinstance(value.get("code"), str) else []
+    if type_code == "CodeableConcept":
+        if not isinstance(value, dict):
+            return []
+        return [
+            _pair(c)
+            for c in value.get("coding", [])
+            if isinstance(c, dict) and isinstance(c.get("code"), str)
+        ]
+    if type_code == "Quantity":
+        return [_pair(value)] if isinstance(value, dict) and isinstance(value.get("code"), str) else []
+    return None
+
+
+def _pair(coding: dict[str, Any]) -> tuple[str | None, str]:
+    system = coding.get("system")
+    return (system if isinstance(system, str) else None, coding["code"])
+
+
+def in_valueset(codes: dict[str, frozenset[str]], system: str | None, code: str) -> bool:
+    if system is None:
+        return any(code in c for c in codes.values())
+    return code in codes.get(system, frozenset())
+
+
+def check_binding(node: Node) -> list[Issue]:
+    url = node.element["bind"]
+    pairs = codings_of(node.value, node.type)
+    if pairs is None:
+        return []
+    codes = definitions.valueset_codes(url)
+    if codes is None:
+        return [
+            information(
+                Layer.INVARIANT,
+                node.path,
+                f"required binding to {url} not checked: {definitions.unexpandable_reason(url)}",
+                "binding-not-checked",
+            )
+        ]
+    if not pairs:
+        if node.type == "CodeableConcept":
+            return [
+                error(
+                    Layer.INVARIANT,
+                    node.path,
+                    f"no coding from the required value set {url}",
+                    "binding-required",
+                )
+            ]
+        return []
+    if any(in_valueset(codes, system, code) for system, code in pairs):
+        return []
+    shown = ", ".join(f"{s}#{c}" if s else c for s, c in pairs[:3])
+    return [
+        error(
+            Layer.INVARIANT, node.path, f"{shown} is not in the required value set {url}", "binding-required"
+        )
+    ]

@@ -1,0 +1,134 @@
+"""Rendering results as text, JSON or OperationOutcome; no checking happens here."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from fhirconv.validation.issues import Issue, Severity, has_errors
+
+FORMATS = ("text", "json", "operationoutcome")
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """The issues found in one input; ``unreadable`` when it could not be parsed at all."""
+
+    file: str
+    issues: list[Issue] = field(default_factory=list)
+    unreadable: bool = False
+
+    def valid(self, *, strict: bool = False) -> bool:
+        if strict:
+            return not any(i.severity in (Severity.ERROR, Severity.WARNING) for i in self.issues)
+        return not has_errors(self.issues)
+
+
+def render(results: list[FileResult], fmt: str, *, strict: bool = False) -> str:
+    if fmt == "text":
+        return render_text(results, strict=strict)
+    if fmt == "json":
+        return render_json(results, strict=strict)
+    if fmt == "operationoutcome":
+        return render_operation_outcome(results)
+    raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+
+
+def _where(issue: Issue) -> str:
+    if issue.line is not None and not issue.location.startswith("line "):
+        return f"line {issue.line}: {issue.location}"
+    return issue.location
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def render_text(results: list[FileResult], *, strict: bool = False) -> str:
+    """Grouped by file; one line per issue, errors first within each layer."""
+    lines: list[str] = []
+    for result in results:
+        counts = Counter(i.severity for i in result.issues)
+        summary = ", ".join(
+            [
+                _plural(counts[Severity.ERROR], "error"),
+                _plural(counts[Severity.WARNING], "warning"),
+                _plural(counts[Severity.INFORMATION], "note"),
+            ]
+        )
+        verdict = "valid" if result.valid(strict=strict) else "INVALID"
+        lines.append(f"{result.file}: {verdict} ({summary})")
+        for issue in result.issues:
+            lines.append(
+                f"  {issue.severity.value:<11} [{issue.layer.value}] {_where(issue)}: {issue.message} "
+                f"({issue.rule})"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def render_json(results: list[FileResult], *, strict: bool = False) -> str:
+    data = {
+        "files": [
+            {
+                "file": r.file,
+                "valid": r.valid(strict=strict),
+                "issues": [i.as_dict() for i in r.issues],
+            }
+            for r in results
+        ]
+    }
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+
+
+_OO_CODE = {
+    "json": "structure",
+    "schema": "structure",
+    "structure": "structure",
+    "bundle": "invalid",
+    "invariant": "invariant",
+    "profile": "processing",
+    "terminology": "code-invalid",
+}
+
+
+def operation_outcome(result: FileResult) -> dict[str, Any]:
+    issues: list[dict[str, Any]] = []
+    for issue in result.issues:
+        code = _OO_CODE[issue.layer.value]
+        if issue.severity is Severity.INFORMATION:
+            code = "informational"
+        entry: dict[str, Any] = {
+            "severity": issue.severity.value,
+            "code": code,
+            "details": {"text": issue.message},
+            "diagnostics": f"{issue.layer.value} layer, rule {issue.rule}",
+        }
+        if issue.location.startswith(("line ", "(")):
+            entry["diagnostics"] += f", at {issue.location}"
+        else:
+            entry["expression"] = [issue.location]
+        if issue.line is not None:
+            entry["diagnostics"] += f", line {issue.line}"
+        issues.append(entry)
+    if not issues:
+        issues.append({"severity": "information", "code": "informational", "details": {"text": "no issues"}})
+    return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+def render_operation_outcome(results: list[FileResult]) -> str:
+    """One OperationOutcome for one file; a collection Bundle of them for several."""
+    if len(results) == 1:
+        data: dict[str, Any] = operation_outcome(results[0])
+    else:
+        data = {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [
+                {"fullUrl": f"urn:fhirconv:file:{index}", "resource": operation_outcome(r)}
+                for index, r in enumerate(results)
+            ],
+        }
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"

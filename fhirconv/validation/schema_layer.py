@@ -1,0 +1,163 @@
+"""Layer 2: the official FHIR R4 JSON schema (HL7, draft-06) through ``jsonschema``.
+
+The schema's root is a ``oneOf`` over 147 resource types and ``ResourceList``
+(what Bundle entries and contained resources are) is the same ``oneOf``; letting
+jsonschema try every branch costs ~40x more than validating each resource against
+its own definition.  So ``ResourceList`` is replaced by an open schema and every
+nested resource is validated on its own, at its own location.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from fhirconv.validation import definitions
+from fhirconv.validation.issues import Issue, Layer, error
+from fhirconv.validation.paths import iter_resources, join
+
+
+@cache
+def _prepared() -> tuple[dict[str, Any], dict[int, str]]:
+    schema = definitions.json_schema()
+    defs: dict[str, Any] = {}
+    for name, body in schema["definitions"].items():
+        defs[name] = _strip_descriptions(body)
+    defs["ResourceList"] = {}
+    names = {id(body): name for name, body in defs.items()}
+    return defs, names
+
+
+def _strip_descriptions(node: Any, *, names: bool = False) -> Any:
+    # Descriptions are a third of the schema and play no part in validation; under
+    # "properties" the keys are element names, and "description" is one of them.
+    if isinstance(node, dict):
+        if names:
+            return {k: _strip_descriptions(v) for k, v in node.items()}
+        return {
+            k: _strip_descriptions(v, names=k == "properties") for k, v in node.items() if k != "description"
+        }
+    if isinstance(node, list):
+        return [_strip_descriptions(v) for v in node]
+    return node
+
+
+@cache
+def _validator(resource_type: str) -> Any:
+    from jsonschema import Draft6Validator
+
+    defs, _ = _prepared()
+    return Draft6Validator({"$ref": f"#/definitions/{resource_type}", "definitions": defs})
+
+
+def check(resource: dict[str, Any], path: str) -> list[Issue]:
+    issues: list[Issue] = []
+    defs, _ = _prepared()
+    for where, res in iter_resources(resource, path):
+        rtype = res.get("resourceType")
+        if not isinstance(rtype, str) or rtype not in defs or rtype not in definitions.resource_types():
+            issues.append(
+                error(
+                    Layer.SCHEMA,
+                    where,
+                    f"unknown resourceType '{rtype}' (not a FHIR R4 resource)",
+                    "schema-resource-type",
+                )
+            )
+            continue
+        for err in _validator(rtype).iter_errors(res):
+            issues.extend(_translate(err, where))
+    return issues
+
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "number": "a number",
+    "integer": "an integer",
+    "boolean": "a boolean",
+    "object": "an object",
+    "array": "an array",
+    "null": "null",
+}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "null"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _translate(err: Any, base: str) -> list[Issue]:
+    """Turn one jsonschema error into FHIR wording at a FHIRPath location."""
+    _, names = _prepared()
+    where = join(base, err.absolute_path)
+    validator = err.validator
+    if validator == "additionalProperties":
+        extras = re.findall(r"'([^']+)'", err.message.split("(", 1)[-1]) or ["?"]
+        return [
+            error(Layer.SCHEMA, f"{where}.{key}", f"unknown element '{key}'", "schema-unknown-element")
+            for key in extras
+        ]
+    if validator == "pattern":
+        type_name = names.get(id(err.schema), "value")
+        return [
+            error(
+                Layer.SCHEMA,
+                where,
+                f"{_short(err.instance)} is not a valid {type_name}",
+                f"schema-format-{type_name}",
+            )
+        ]
+    if validator == "type":
+        expected = err.validator_value
+        wanted = " or ".join(
+            _TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected])
+        )
+        return [error(Layer.SCHEMA, where, f"expected {wanted}, found {_kind(err.instance)}", "schema-type")]
+    if validator == "enum":
+        allowed = ", ".join(str(v) for v in err.validator_value[:12])
+        more = ", ..." if len(err.validator_value) > 12 else ""
+        return [
+            error(
+                Layer.SCHEMA,
+                where,
+                f"{_short(err.instance)} is not one of the allowed codes ({allowed}{more})",
+                "schema-enum",
+            )
+        ]
+    if validator == "const":
+        return [
+            error(
+                Layer.SCHEMA,
+                where,
+                f"expected {_short(err.validator_value)}, found {_short(err.instance)}",
+                "schema-const",
+            )
+        ]
+    if validator == "required":
+        missing = re.findall(r"'([^']+)'", err.message)[:1] or ["?"]
+        return [
+            error(
+                Layer.SCHEMA,
+                f"{where}.{missing[0]}",
+                f"required element '{missing[0]}' is missing",
+                "schema-required",
+            )
+        ]
+    if validator in ("minItems", "maxItems"):
+        return [error(Layer.SCHEMA, where, err.message, f"schema-{validator}")]
+    return [error(Layer.SCHEMA, where, err.message, f"schema-{validator}")]

@@ -1,0 +1,141 @@
+"""Layer 3: structure and types through the fhir.resources R4B pydantic models.
+
+fhir.resources no longer ships R4 models, and R4B differs from R4 in places
+(elements renamed or removed, cardinalities, 18 resource types dropped).  Where
+they differ R4 wins: every R4B complaint is checked against the R4 core
+definitions and dropped when R4 allows what R4B rejects.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from fhirconv.validation import definitions
+from fhirconv.validation.elements import resolve
+from fhirconv.validation.issues import Issue, Layer, error, information
+from fhirconv.validation.paths import iter_resources, join
+
+
+@cache
+def _model(resource_type: str) -> Any:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    try:
+        return get_fhir_model_class(resource_type)
+    except (KeyError, ValueError):
+        return None
+
+
+def check(resource: dict[str, Any], path: str) -> list[Issue]:
+    from pydantic import ValidationError
+
+    rtype = resource.get("resourceType")
+    if not isinstance(rtype, str) or rtype not in definitions.resource_types():
+        return []  # the schema layer has said so already
+    r4b_only_gaps = [
+        (where, res)
+        for where, res in iter_resources(resource, path)
+        if _model(str(res.get("resourceType"))) is None
+    ]
+    if r4b_only_gaps:
+        # R4B cannot hold these R4 resource types at all; check everything else one by one.
+        issues = [
+            information(
+                Layer.STRUCTURE,
+                where,
+                f"{res.get('resourceType')} is an R4 resource type that the R4B "
+                "models do not have; its structure was checked by the JSON schema only",
+                "structure-not-checked",
+            )
+            for where, res in r4b_only_gaps
+        ]
+        skip = {id(res) for _, res in r4b_only_gaps}
+        for where, res in iter_resources(resource, path):
+            if id(res) in skip or any(where.startswith(w + ".") for w, _ in r4b_only_gaps):
+                continue
+            issues.extend(_check_one(_without_nested(res), where, ValidationError))
+        return issues
+    return _check_one(resource, path, ValidationError)
+
+
+def _without_nested(resource: dict[str, Any]) -> dict[str, Any]:
+    # The caller visits nested resources on their own: keep them out of this pass.
+    out = dict(resource)
+    out.pop("contained", None)
+    if resource.get("resourceType") == "Bundle" and isinstance(resource.get("entry"), list):
+        out["entry"] = [
+            {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
+            for e in resource["entry"]
+        ]
+    return out
+
+
+def _check_one(resource: dict[str, Any], path: str, validation_error: type[Exception]) -> list[Issue]:
+    model = _model(str(resource["resourceType"]))
+    if model is None:
+        return []
+    try:
+        model.model_validate(resource)
+    except validation_error as err:
+        return _translate(resource, path, err.errors())  # type: ignore[attr-defined]
+    except (KeyError, TypeError, ValueError) as err:
+        return [
+            information(
+                Layer.STRUCTURE,
+                path,
+                f"the R4B models could not read this resource ({err}); "
+                "its structure was checked by the JSON schema only",
+                "structure-not-checked",
+            )
+        ]
+    return []
+
+
+_RULES = {
+    "extra_forbidden": "structure-unknown-element",
+    "missing": "structure-required",
+    "model_field_validation.missing": "structure-required",
+}
+_MESSAGES = {
+    "extra_forbidden": "unknown element",
+    "missing": "required element is missing",
+    "model_field_validation.missing": "required element is missing",
+}
+
+
+def _translate(resource: dict[str, Any], path: str, errors: list[dict[str, Any]]) -> list[Issue]:
+    issues: list[Issue] = []
+    for err in errors:
+        loc = [p[:-5] if isinstance(p, str) and p.endswith("__ext") else p for p in err["loc"]]
+        owner_type, owner_parts = _owner(resource, loc)
+        kind = err["type"]
+        element = resolve(owner_type, owner_parts)
+        if element is True:
+            continue  # inside something R4 definitions do not describe here
+        if kind == "extra_forbidden" and element is not None:
+            continue  # an R4 element that R4B renamed or removed
+        if kind.endswith("missing") and isinstance(element, tuple) and element.element.get("min", 0) == 0:
+            continue  # optional in R4
+        message = _MESSAGES.get(kind) or str(err["msg"]).removeprefix("Value error, ")
+        value = err.get("input")
+        if kind not in _MESSAGES and isinstance(value, str | int | float | bool):
+            message = f"{message} (found {value!r})"
+        rule = _RULES.get(kind) or "structure-" + kind.replace("_", "-").replace(".", "-")
+        issues.append(error(Layer.STRUCTURE, join(path, loc), message, rule))
+    return issues
+
+
+def _owner(resource: dict[str, Any], loc: list[Any]) -> tuple[str, list[Any]]:
+    """The innermost resource on a location, and the rest of the location below it."""
+    owner = str(resource.get("resourceType"))
+    node: Any = resource
+    start = 0
+    for index, part in enumerate(loc):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict) and isinstance(node.get("resourceType"), str) and index + 1 < len(loc):
+            owner, start = node["resourceType"], index + 1
+    return owner, loc[start:]

@@ -1,0 +1,106 @@
+"""Layer 7: codes checked against fhirconv's terminology table.
+
+For a code in a system the table covers (LOINC, SNOMED CT, ICD-10-CM, ICD-O-3,
+RxNorm, UCUM, CDC race and ethnicity): a known code with a display the table does
+not accept is a warning; an unknown code is information for other producers'
+resources and an error in fhirconv's own, because every code fhirconv emits comes
+from the table.  A resource is fhirconv's own when its ``meta.source`` or a
+``meta.tag`` names fhirconv (see :func:`is_own`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from fhirconv.validation.issues import Issue, Layer, error, information, warning
+from fhirconv.validation.walker import ResourceScope, Walk
+
+
+class ConceptLike(Protocol):
+    @property
+    def display(self) -> str: ...
+    @property
+    def displays(self) -> tuple[str, ...]: ...
+
+
+class TableLike(Protocol):
+    def find(self, system: str, code: str) -> ConceptLike | None: ...
+    def systems(self) -> frozenset[str]: ...
+
+
+OWN_MARK = "fhirconv"
+
+
+def is_own(resource: dict[str, Any]) -> bool:
+    meta = resource.get("meta")
+    if not isinstance(meta, dict):
+        return False
+    source = meta.get("source")
+    if isinstance(source, str) and OWN_MARK in source.lower():
+        return True
+    tags = meta.get("tag")
+    return isinstance(tags, list) and any(
+        isinstance(t, dict) and OWN_MARK in str(t.get("system", "")).lower() for t in tags
+    )
+
+
+def _default_table() -> TableLike:
+    # Imported here so that validation does not load the table unless this layer runs.
+    from fhirconv.terminology import table
+
+    return table()
+
+
+def check(walk: Walk, table: TableLike | None = None) -> list[Issue]:
+    table = table if table is not None else _default_table()
+    systems = table.systems()
+    issues: list[Issue] = []
+    for scope in walk.resources:
+        own = _own(scope, walk)
+        for node in scope.nodes:
+            if node.type not in ("Coding", "Quantity") or not isinstance(node.value, dict):
+                continue
+            system, code = node.value.get("system"), node.value.get("code")
+            if not isinstance(system, str) or not isinstance(code, str) or system not in systems:
+                continue
+            concept = table.find(system, code)
+            if concept is None:
+                if own:
+                    issues.append(
+                        error(
+                            Layer.TERMINOLOGY,
+                            node.path,
+                            f"{system}|{code} is not in fhirconv's "
+                            "terminology table, and every code fhirconv emits must be",
+                            "terminology-unknown-own-code",
+                        )
+                    )
+                elif node.type == "Coding":
+                    issues.append(
+                        information(
+                            Layer.TERMINOLOGY,
+                            node.path,
+                            f"{system}|{code} is not in fhirconv's terminology table; not checked",
+                            "terminology-unknown",
+                        )
+                    )
+                continue
+            display = node.value.get("display") if node.type == "Coding" else node.value.get("unit")
+            if node.type == "Coding" and isinstance(display, str) and display not in concept.displays:
+                issues.append(
+                    warning(
+                        Layer.TERMINOLOGY,
+                        f"{node.path}.display",
+                        f"display '{display}' does not match {system}|{code}: expected '{concept.display}'",
+                        "terminology-display",
+                    )
+                )
+    return issues
+
+
+def _own(scope: ResourceScope, walk: Walk) -> bool:
+    if is_own(scope.resource):
+        return True
+    # A bundle fhirconv wrote marks its entries as its own too.
+    outer = walk.resources[0].resource if walk.resources else None
+    return scope.entry_index is not None and outer is not None and is_own(outer)
