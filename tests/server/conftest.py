@@ -141,7 +141,7 @@ class _FaultyHandler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         owner: FaultyServer = self.server.owner  # type: ignore[attr-defined]
         owner.seen.append(Seen(self.command, self.path, dict(self.headers), body, time.monotonic()))
-        reply = owner.next_reply(self)
+        reply = owner.next_reply(owner.seen[-1])
         if reply.delay:
             time.sleep(reply.delay)
         payload = reply.body
@@ -174,7 +174,7 @@ class _ThreadingServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 class FaultyServer:
     """Answers from a script of replies, then repeats the last one; records every request."""
 
-    def __init__(self, replies: list[Reply | Callable[[http.server.BaseHTTPRequestHandler], Reply]]) -> None:
+    def __init__(self, replies: list[Reply | Callable[[Seen], Reply]]) -> None:
         self.replies = list(replies)
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
@@ -182,13 +182,13 @@ class FaultyServer:
         self._httpd.owner = self  # type: ignore[attr-defined]
         host, port = self._httpd.server_address[:2]
         self.base_url = f"http://{host}:{port}/fhir"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
-    def next_reply(self, handler: http.server.BaseHTTPRequestHandler) -> Reply:
+    def next_reply(self, request: Seen) -> Reply:
         with self._lock:
             item = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-        return item(handler) if callable(item) else item
+        return item(request) if callable(item) else item
 
     def close(self) -> None:
         self._httpd.shutdown()
@@ -199,7 +199,7 @@ class FaultyServer:
 def faulty_server() -> Iterator[Callable[..., FaultyServer]]:
     started: list[FaultyServer] = []
 
-    def start(*replies: Reply | Callable[[http.server.BaseHTTPRequestHandler], Reply]) -> FaultyServer:
+    def start(*replies: Reply | Callable[[Seen], Reply]) -> FaultyServer:
         server = FaultyServer(list(replies))
         started.append(server)
         return server

@@ -1,0 +1,322 @@
+"""Every way a server can fail, against a local server that misbehaves on purpose.
+
+Each case must end in one clear line (plus the server's OperationOutcome when it
+sent one), the documented exit code, and never a traceback or the token.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import DATA, Reply, Seen
+
+SMALL = DATA / "small-transaction.json"
+TOKEN = "tok-9f8e7d6c5b4a-do-not-print"
+FAST = ("--backoff", "0.01", "--no-validate")
+
+
+def outcome(text: str, code: str = "exception") -> dict:
+    return {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": code, "diagnostics": text}],
+    }
+
+
+def transaction_ok(request: Seen) -> Reply:
+    """A correct transaction-response to whatever transaction came in."""
+    bundle = json.loads(request.body)
+    entries = [
+        {"response": {"status": "201 Created", "location": f"{e['request']['url']}/_history/1"}}
+        for e in bundle["entry"]
+    ]
+    return Reply(200, {"resourceType": "Bundle", "type": "transaction-response", "entry": entries})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_connection_refused_is_exit_3(run_cli):
+    url = f"http://127.0.0.1:{free_port()}/fhir"
+    result = run_cli("push", SMALL, "--server", url, "--retries", "1", *FAST)
+    assert result.code == 3
+    assert result.err.splitlines()[-1] == f"Error: Cannot reach {url}/: connection refused (after 2 attempts)"
+    assert "Retrying: connection refused; waiting 0.01 s (attempt 2 of 2)" in result.err
+
+
+def test_500_then_success_is_retried(faulty_server, run_cli):
+    server = faulty_server(Reply(500, outcome("database hiccup")), transaction_ok)
+    result = run_cli("push", SMALL, "--server", server.base_url, *FAST)
+    assert result.code == 0, result.err
+    assert [s.method for s in server.seen] == ["POST", "POST"]
+    assert server.seen[0].body == server.seen[1].body
+    assert (
+        "Retrying: server answered 500 Internal Server Error; waiting 0.01 s (attempt 2 of 4)" in result.err
+    )
+    assert "201 Created PUT Patient/srv-small-patient" in result.out
+
+
+def test_429_waits_as_long_as_retry_after_says(faulty_server, run_cli):
+    server = faulty_server(
+        Reply(429, outcome("slow down", "throttled"), {"Retry-After": "1"}), transaction_ok
+    )
+    result = run_cli("push", SMALL, "--server", server.base_url, *FAST)
+    assert result.code == 0, result.err
+    assert "Retrying: server answered 429 Too Many Requests; waiting 1 s (attempt 2 of 4)" in result.err
+    # --backoff says 0.01 s; the server's Retry-After wins.
+    assert server.seen[1].at - server.seen[0].at >= 0.95
+
+
+def test_5xx_that_does_not_go_away_is_exit_5_with_the_outcome(faulty_server, run_cli):
+    server = faulty_server(Reply(503, outcome("maintenance until noon")))
+    result = run_cli("push", SMALL, "--server", server.base_url, "--retries", "2", *FAST)
+    assert result.code == 5
+    assert len(server.seen) == 3
+    assert result.err.endswith(
+        f"Error: POST {server.base_url}/: the server answered 503 Service Unavailable after 3 attempts\n"
+        "  error exception: maintenance until noon\n"
+    )
+
+
+def test_timeout_is_exit_3(faulty_server, run_cli):
+    server = faulty_server(Reply(200, {"resourceType": "Bundle"}, delay=2.0))
+    result = run_cli("push", SMALL, "--server", server.base_url, "--timeout", "0.3", "--retries", "0", *FAST)
+    assert result.code == 3
+    assert result.err == (
+        f"Error: POST {server.base_url}/ timed out (no answer) after 1 attempt; "
+        "the server may be down or slow (see --timeout)\n"
+    )
+
+
+def test_non_json_error_page_is_exit_5(faulty_server, run_cli):
+    page = "<html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>"
+    server = faulty_server(Reply(502, page, content_type="text/html"))
+    result = run_cli("push", SMALL, "--server", server.base_url, "--retries", "0", *FAST)
+    assert result.code == 5
+    assert result.err == (
+        f"Error: POST {server.base_url}/: the server answered 502 Bad Gateway: (text/html) '{page}'\n"
+    )
+
+
+def test_success_that_is_not_fhir_is_exit_5(faulty_server, run_cli):
+    server = faulty_server(Reply(200, "<html>Welcome to the intranet</html>", content_type="text/html"))
+    result = run_cli("push", SMALL, "--server", server.base_url, *FAST)
+    assert result.code == 5
+    assert result.err == (
+        f"Error: POST {server.base_url}/ answered 200 OK with something that is not FHIR JSON: "
+        "(text/html) '<html>Welcome to the intranet</html>'\n"
+    )
+
+
+def test_401_is_exit_4_and_the_token_stays_secret(faulty_server, run_cli, caplog):
+    caplog.set_level("DEBUG")
+
+    def echo_headers(request: Seen) -> Reply:
+        # A badly configured proxy that echoes the request headers into its page.
+        return Reply(401, f"<p>Denied: {request.headers.get('Authorization')}</p>", content_type="text/html")
+
+    server = faulty_server(echo_headers)
+    result = run_cli("push", SMALL, "--server", server.base_url, *FAST, env={"FHIRCONV_TOKEN": TOKEN})
+    assert result.code == 4
+    assert server.seen[0].headers["Authorization"] == f"Bearer {TOKEN}"
+    assert result.err == (
+        f"Error: POST {server.base_url}/: the server refused the credentials (401 Unauthorized). "
+        "Check --token or FHIRCONV_TOKEN.\n"
+    )
+    assert len(server.seen) == 1, "credentials are not retried"
+    for text in (result.out, result.err, caplog.text):
+        assert TOKEN not in text
+
+
+def test_echoed_token_is_struck_from_quoted_pages(faulty_server, run_cli):
+    server = faulty_server(
+        lambda request: Reply(
+            500, f"<pre>{request.headers.get('Authorization')}</pre>", content_type="text/html"
+        )
+    )
+    result = run_cli("push", SMALL, "--server", server.base_url, "--retries", "0", *FAST, "--token", TOKEN)
+    assert result.code == 5
+    assert "Bearer [token]" in result.err
+    assert TOKEN not in result.err
+
+
+def test_token_not_sent_over_plain_http_to_another_host(run_cli):
+    result = run_cli("push", SMALL, "--server", "http://fhir.example.org/r4", "--token", TOKEN, *FAST)
+    assert result.code == 2
+    assert result.err == (
+        "Error: Refusing to send the token over plain http to fhir.example.org: anyone on the way could "
+        "read it. Use an https:// server URL, or pass --allow-insecure-http if you accept that.\n"
+    )
+
+
+def test_verify_reports_what_the_server_changed(faulty_server, run_cli):
+    sent = json.loads(SMALL.read_text())
+    condition = next(e["resource"] for e in sent["entry"] if e["resource"]["resourceType"] == "Condition")
+    names = {e["fullUrl"]: e["request"]["url"] for e in sent["entry"]}
+
+    def read_back(request: Seen) -> Reply:
+        kind, rid = request.path.split("/")[-2:]
+        resource = next(e["resource"] for e in sent["entry"] if e["resource"]["id"] == rid)
+        text = json.dumps(resource)
+        for full_url, name in names.items():  # as a server rewrites urn:uuid references
+            text = text.replace(full_url, name)
+        resource = json.loads(text)
+        resource["meta"] = {"versionId": "1", "lastUpdated": "2025-01-01T00:00:00Z"}
+        resource["text"] = {"status": "generated", "div": "<div xmlns='http://www.w3.org/1999/xhtml'/>"}
+        if kind == "Condition":
+            resource["code"]["coding"][0]["display"] = "Breast cancer"
+            del resource["onsetAge"]
+        return Reply(200, resource)
+
+    server = faulty_server(transaction_ok, read_back)
+    result = run_cli("push", SMALL, "--server", server.base_url, "--verify", *FAST)
+    assert result.code == 1
+    assert condition["id"] == "srv-small-primary"
+    assert (
+        "  differs: Condition/srv-small-primary: Condition.code.coding[0].display: sent "
+        "'Malignant neoplasm of breast (disorder)', server has 'Breast cancer'\n" in result.out
+    )
+    assert "  differs: Condition/srv-small-primary: Condition.onsetAge: sent {" in result.out
+    assert "server has nothing" in result.out
+    # Version, lastUpdated and a generated narrative are the server's to add: not differences.
+    assert result.out.count("differs:") == 2
+    assert result.err.endswith("Error: --verify found 2 differences\n")
+
+
+def test_pull_uses_everything_when_offered_and_follows_next(faulty_server, run_cli):
+    base_holder: dict[str, str] = {}
+
+    def answer(request: Seen) -> Reply:
+        path = request.path.split("?")[0]
+        if path.endswith("/metadata"):
+            return Reply(
+                200,
+                {
+                    "resourceType": "CapabilityStatement",
+                    "status": "active",
+                    "kind": "instance",
+                    "fhirVersion": "4.0.1",
+                    "format": ["json"],
+                    "rest": [
+                        {
+                            "mode": "server",
+                            "operation": [
+                                {
+                                    "name": "everything",
+                                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                                }
+                            ],
+                        }
+                    ],
+                },
+            )
+        if path.endswith("/Patient/p1"):
+            return Reply(200, {"resourceType": "Patient", "id": "p1"})
+        if path.endswith("/Patient/p1/$everything") and "page=2" not in request.path:
+            return Reply(
+                200,
+                {
+                    "resourceType": "Bundle",
+                    "type": "searchset",
+                    "link": [
+                        {"relation": "next", "url": f"{base_holder['base']}/Patient/p1/$everything?page=2"}
+                    ],
+                    "entry": [
+                        {"resource": {"resourceType": "Patient", "id": "p1"}},
+                        {
+                            "resource": {
+                                "resourceType": "Condition",
+                                "id": "c1",
+                                "subject": {"reference": "Patient/p1"},
+                            }
+                        },
+                    ],
+                },
+            )
+        if path.endswith("/Patient/p1/$everything"):
+            return Reply(
+                200,
+                {
+                    "resourceType": "Bundle",
+                    "type": "searchset",
+                    "entry": [{"resource": {"resourceType": "Observation", "id": "o1"}}],
+                },
+            )
+        return Reply(404, outcome("no", "not-found"))
+
+    server = faulty_server(answer)
+    base_holder["base"] = server.base_url
+    result = run_cli("pull", "--server", server.base_url, "--patient", "p1")
+    assert result.code == 0, result.err
+    ids = [(e["resource"]["resourceType"], e["resource"]["id"]) for e in json.loads(result.out)["entry"]]
+    assert ids == [("Patient", "p1"), ("Condition", "c1"), ("Observation", "o1")]
+    assert [s.path for s in server.seen] == [
+        "/fhir/Patient/p1",
+        "/fhir/metadata",
+        "/fhir/Patient/p1/$everything",
+        "/fhir/Patient/p1/$everything?page=2",
+    ]
+
+
+def test_next_link_to_another_server_is_not_followed(faulty_server, run_cli):
+    def answer(request: Seen) -> Reply:
+        if request.path.endswith("/metadata"):
+            return Reply(
+                200,
+                {
+                    "resourceType": "CapabilityStatement",
+                    "status": "active",
+                    "kind": "instance",
+                    "fhirVersion": "4.0.1",
+                    "format": ["json"],
+                    "rest": [{"mode": "server"}],
+                },
+            )
+        if request.path.endswith("/Patient/p1"):
+            return Reply(200, {"resourceType": "Patient", "id": "p1"})
+        return Reply(
+            200,
+            {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "link": [{"relation": "next", "url": "https://elsewhere.example/fhir/Condition?p=2"}],
+            },
+        )
+
+    server = faulty_server(answer)
+    result = run_cli("pull", "--server", server.base_url, "--patient", "p1", "--token", TOKEN)
+    assert result.code == 5
+    assert result.err == (
+        "Error: Condition: the server's `next` link points to another server "
+        "(https://elsewhere.example/fhir/Condition?p=2); not following it\n"
+    )
+    assert all("elsewhere" not in s.path for s in server.seen)
+
+
+def test_real_process_exit_code_and_one_line(tmp_path):
+    """The installed entry point, not just main(): one line on stderr, no traceback."""
+    url = f"http://127.0.0.1:{free_port()}/fhir"
+    done = subprocess.run(
+        [sys.executable, "-m", "fhirconv", "pull", "--server", url, "--patient", "x", "--retries", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 3
+    assert done.stderr == f"Error: Cannot reach {url}/Patient/x: connection refused (after 1 attempt)\n"
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize("option", ["push", "pull"])
+def test_commands_have_help(run_cli, option):
+    result = run_cli(option, "--help")
+    assert result.code == 0
+    assert "Exit codes: 0 ok" in result.out
+    assert "FHIRCONV_TOKEN" in result.out
