@@ -53,9 +53,7 @@ class TerminologyTable:
             if concept.key in self._by_key:
                 raise TerminologyError(f"terminology table: key {concept.key!r} appears twice")
             if (concept.system, concept.code) in self._by_code:
-                raise TerminologyError(
-                    f"terminology table: {concept.system}|{concept.code} appears twice"
-                )
+                raise TerminologyError(f"terminology table: {concept.system}|{concept.code} appears twice")
             self._by_key[concept.key] = concept
             self._by_code[(concept.system, concept.code)] = concept
 

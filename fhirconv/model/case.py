@@ -225,11 +225,13 @@ class Procedure(Fact):
 class Therapy(Fact):
     """One regimen: the agents given (or offered) together."""
 
-    category: Literal["chemotherapy", "endocrine", "ovarian suppression", "bone-modifying", "targeted", "other"]
+    category: Literal[
+        "chemotherapy", "endocrine", "ovarian suppression", "bone-modifying", "targeted", "other"
+    ]
     agents: tuple[Term, ...] = Field(min_length=1)
-    intent: Literal["adjuvant", "neoadjuvant", "maintenance", "salvage", "palliative", "first-line"] | None = (
-        None
-    )
+    intent: (
+        Literal["adjuvant", "neoadjuvant", "maintenance", "salvage", "palliative", "first-line"] | None
+    ) = None
     period: Period | None = None
     cycles: int | None = Field(default=None, ge=1)
     status: Literal["active", "completed", "stopped", "intended", "not-taken", "unknown"] = "completed"

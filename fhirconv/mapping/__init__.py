@@ -1,0 +1,1 @@
+"""Pure functions between the case model and FHIR R4 resources (plain JSON dicts)."""

@@ -1,0 +1,144 @@
+"""Building blocks shared by every mapping: ids, references, codes, dates, provenance.
+
+Everything here is a pure function of the case and the fact, so the same case
+always gives the same resources, byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from fhirconv.model.case import Case, Size, Term
+from fhirconv.terminology import table
+
+JSON = dict[str, Any]
+
+MCODE = "http://hl7.org/fhir/us/mcode/StructureDefinition/"
+DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+LATERALITY_EXT = MCODE + "mcode-laterality-qualifier"
+
+# A fixed namespace: fullUrls are uuid5 of "Type/id", stable across runs and machines.
+_NAMESPACE = uuid.UUID("6f1c1c52-8f1e-5b7e-9d0e-2f6a1c3e4b5d")
+
+
+def resource_id(case: Case, fact_id: str) -> str:
+    return f"{case.id}-{fact_id}"
+
+
+def full_url(resource_type: str, rid: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{resource_type}/{rid}')}"
+
+
+def reference(resource_type: str, rid: str) -> JSON:
+    return {"reference": full_url(resource_type, rid)}
+
+
+def patient_id(case: Case) -> str:
+    return resource_id(case, "patient")
+
+
+def patient_ref(case: Case) -> JSON:
+    return reference("Patient", patient_id(case))
+
+
+def report_url(case: Case) -> str:
+    return f"https://doi.org/{case.report.doi}"
+
+
+def section_code(section: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", section.lower()).strip("-")
+
+
+def meta(case: Case, sources: tuple[str, ...], profile: str | None = None) -> JSON:
+    """``meta`` naming the report as source and each section the facts come from."""
+    out: JSON = {}
+    if profile:
+        out["profile"] = [MCODE + profile]
+    out["source"] = report_url(case)
+    out["tag"] = [
+        {"system": report_url(case), "code": section_code(section), "display": section} for section in sources
+    ]
+    return out
+
+
+def codeable(term: Term) -> JSON:
+    """A CodeableConcept: the table's codings for the term, and the report's words as text."""
+    concept: JSON = {}
+    if term.codes:
+        concept["coding"] = [table().get(key).coding() for key in term.codes]
+    concept["text"] = term.text
+    return concept
+
+
+def coded(key: str, text: str | None = None) -> JSON:
+    concept: JSON = {"coding": [table().get(key).coding()]}
+    if text:
+        concept["text"] = text
+    return concept
+
+
+def text_concept(text: str) -> JSON:
+    return {"text": text}
+
+
+def absent(reason: str = "unknown") -> JSON:
+    """An element the profile requires and the report does not state."""
+    return {"extension": [{"url": DATA_ABSENT_REASON, "valueCode": reason}]}
+
+
+def laterality_extension(laterality: str) -> JSON:
+    return {"url": LATERALITY_EXT, "valueCodeableConcept": coded(f"laterality.{laterality}")}
+
+
+def body_site(term: Term | None, laterality: str | None) -> JSON | None:
+    """A body site with the mCODE laterality qualifier; a side alone when no site is stated."""
+    if term is None and laterality is None:
+        return None
+    site = codeable(term) if term else text_concept(f"{laterality} side")
+    if laterality:
+        site = {"extension": [laterality_extension(laterality)], **site}
+    return site
+
+
+def notes(*texts: str | None) -> list[JSON]:
+    return [{"text": text} for text in texts if text]
+
+
+def is_full_date(value: str) -> bool:
+    return len(value) >= 10
+
+
+def effective(value: str | None, *, allow_partial_datetime: bool) -> JSON:
+    """``effective[x]`` for a date of any precision.
+
+    US Core lab observations (us-core-1) need a day in ``effectiveDateTime``; a
+    year or a month then goes in a Period that starts and ends with it.
+    """
+    if value is None:
+        return {}
+    if allow_partial_datetime or is_full_date(value):
+        return {"effectiveDateTime": value}
+    return {"effectivePeriod": {"start": value, "end": value}}
+
+
+def size_components(size: Size) -> list[JSON]:
+    """Tumor-size components in the order the report gives the dimensions.
+
+    The first largest dimension carries the 'maximum dimension' code; the rest
+    'additional dimension', so the reported order survives the round trip.
+    """
+    longest = size.dimensions_cm.index(max(size.dimensions_cm))
+    return [
+        {
+            "code": coded("size.longest_dimension" if i == longest else "size.other_dimension"),
+            "valueQuantity": {
+                "value": value,
+                "unit": "cm",
+                "system": table().get("unit.cm").system,
+                "code": "cm",
+            },
+        }
+        for i, value in enumerate(size.dimensions_cm)
+    ]

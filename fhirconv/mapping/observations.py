@@ -1,0 +1,190 @@
+"""Tumor markers with their specimens, imaging studies and findings, disease status."""
+
+from __future__ import annotations
+
+from fhirconv.mapping.common import (
+    JSON,
+    body_site,
+    codeable,
+    coded,
+    effective,
+    meta,
+    notes,
+    patient_ref,
+    reference,
+    resource_id,
+    size_components,
+    text_concept,
+)
+from fhirconv.model.case import Case, DiseaseStatus, Imaging, Specimen, TumorMarker
+from fhirconv.terminology import table
+
+RELATED_CONDITION_EXT = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-related-condition"
+EVIDENCE_TYPE_EXT = (
+    "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-cancer-disease-status-evidence-type"
+)
+MARKER_KEYS = {"ER": "marker.er", "PR": "marker.pr", "HER2": "marker.her2", "Ki-67": "marker.ki67"}
+
+
+def to_specimen(case: Case, specimen: Specimen) -> JSON:
+    resource: JSON = {
+        "resourceType": "Specimen",
+        "id": resource_id(case, specimen.id),
+        "meta": meta(case, specimen.sources, "mcode-human-specimen"),
+        "type": coded("specimen.tissue", specimen.description),
+        "subject": patient_ref(case),
+    }
+    collection: JSON = {}
+    if specimen.collected:
+        collection["collectedDateTime"] = specimen.collected
+    site = body_site(specimen.body_site, specimen.laterality)
+    if site:
+        collection["bodySite"] = site
+    if collection:
+        resource["collection"] = collection
+    if specimen.note:
+        resource["note"] = notes(specimen.note)
+    return resource
+
+
+def _marker_value(marker: TumorMarker) -> JSON:
+    if marker.percent is not None:
+        return {
+            "valueQuantity": {
+                "value": marker.percent,
+                "unit": "%",
+                "system": table().get("unit.percent").system,
+                "code": "%",
+            }
+        }
+    assert marker.result is not None  # the model requires a result or a percent
+    key = f"result.{marker.result}"
+    if table().has_key(key):
+        return {"valueCodeableConcept": coded(key, marker.result)}
+    # HER2-low, Ki-67 'low': no confirmed code exists, so the report's word stands alone.
+    return {"valueCodeableConcept": text_concept(marker.result)}
+
+
+def to_tumor_marker(case: Case, marker: TumorMarker) -> JSON:
+    resource: JSON = {
+        "resourceType": "Observation",
+        "id": resource_id(case, marker.id),
+        "meta": meta(case, marker.sources, "mcode-tumor-marker-test"),
+    }
+    if marker.condition:
+        resource["extension"] = [
+            {
+                "url": RELATED_CONDITION_EXT,
+                "valueReference": reference("Condition", resource_id(case, marker.condition)),
+            }
+        ]
+    resource.update(
+        {
+            "status": "final",
+            "category": [coded("category.laboratory")],
+            "code": coded(MARKER_KEYS[marker.marker], marker.marker),
+            "subject": patient_ref(case),
+            **effective(marker.date, allow_partial_datetime=False),
+            **_marker_value(marker),
+        }
+    )
+    if marker.specimen:
+        resource["specimen"] = reference("Specimen", resource_id(case, marker.specimen))
+    if marker.note:
+        resource["note"] = notes(marker.note)
+    return resource
+
+
+def to_imaging_resources(case: Case, study: Imaging) -> list[JSON]:
+    """The study as a Procedure, each finding as an Observation that is part of it."""
+    study_id = resource_id(case, study.id)
+    procedure: JSON = {
+        "resourceType": "Procedure",
+        "id": study_id,
+        "meta": meta(case, study.sources),
+        "status": "completed",
+        "category": text_concept("imaging"),
+        "code": codeable(study.modality),
+        "subject": patient_ref(case),
+    }
+    if study.date:
+        procedure["performedDateTime"] = study.date
+    site = body_site(study.body_site, None)
+    if site:
+        procedure["bodySite"] = [site]
+    if study.note:
+        procedure["note"] = notes(study.note)
+    out = [procedure]
+    for i, finding in enumerate(study.findings):
+        observation: JSON = {
+            "resourceType": "Observation",
+            "id": f"{study_id}-finding-{i + 1}",
+            "meta": meta(case, study.sources),
+            "partOf": [reference("Procedure", study_id)],
+            "status": "final",
+            "category": [coded("category.imaging")],
+            "code": text_concept("Imaging finding"),
+            "subject": patient_ref(case),
+            **effective(study.date, allow_partial_datetime=True),
+            "valueString": finding.description,
+        }
+        site = body_site(None, finding.laterality)
+        if site:
+            observation["bodySite"] = site
+        components: list[JSON] = []
+        if finding.birads:
+            # No confirmed LOINC or SNOMED CT International code for BI-RADS categories.
+            components.append(
+                {
+                    "code": text_concept("BI-RADS assessment category"),
+                    "valueCodeableConcept": text_concept(f"BI-RADS {finding.birads}"),
+                }
+            )
+        if finding.size:
+            components.extend(size_components(finding.size))
+        if components:
+            observation["component"] = components
+        out.append(observation)
+    return out
+
+
+def to_disease_status(case: Case, status: DiseaseStatus) -> JSON:
+    resource: JSON = {
+        "resourceType": "Observation",
+        "id": resource_id(case, status.id),
+        "meta": meta(case, status.sources, "mcode-cancer-disease-status"),
+    }
+    coded_evidence = [e for e in status.evidence if table().has_key(f"evidence.{e}")]
+    if coded_evidence:
+        resource["extension"] = [
+            {"url": EVIDENCE_TYPE_EXT, "valueCodeableConcept": coded(f"evidence.{e}")} for e in coded_evidence
+        ]
+    resource.update(
+        {
+            "status": "final",
+            "code": coded("disease_status.code"),
+            "subject": patient_ref(case),
+        }
+    )
+    if status.focus:
+        resource["focus"] = [reference("Condition", resource_id(case, ref)) for ref in status.focus]
+    resource.update(effective(status.date, allow_partial_datetime=True))
+    resource["valueCodeableConcept"] = coded(f"status.{status.status}", status.description)
+    other_evidence = [e for e in status.evidence if e not in coded_evidence]
+    texts = []
+    if other_evidence:
+        texts.append("Evidence: " + "; ".join(other_evidence))
+    if status.note:
+        texts.append(status.note)
+    if texts:
+        resource["note"] = notes(*texts)
+    return resource
+
+
+def to_observation_resources(case: Case) -> list[JSON]:
+    out: list[JSON] = [to_specimen(case, s) for s in case.specimens]
+    out.extend(to_tumor_marker(case, m) for m in case.tumor_markers)
+    for study in case.imaging:
+        out.extend(to_imaging_resources(case, study))
+    out.extend(to_disease_status(case, s) for s in case.disease_status)
+    return out

@@ -1,0 +1,60 @@
+"""Procedures (surgery, biopsy, radiotherapy, consultations and tests offered and declined)."""
+
+from __future__ import annotations
+
+from fhirconv.mapping.common import (
+    JSON,
+    body_site,
+    codeable,
+    meta,
+    notes,
+    patient_ref,
+    reference,
+    resource_id,
+    text_concept,
+)
+from fhirconv.model.case import Case, Procedure
+
+PAST_HISTORY = "past history, date not stated"
+
+
+def _profile(procedure: Procedure) -> str | None:
+    # CancerRelatedSurgicalProcedure fits surgery done for a cancer the case holds.
+    if procedure.kind == "surgery" and procedure.primary and procedure.status == "completed":
+        return "mcode-cancer-related-surgical-procedure"
+    return None
+
+
+def to_procedure(case: Case, procedure: Procedure) -> JSON:
+    resource: JSON = {
+        "resourceType": "Procedure",
+        "id": resource_id(case, procedure.id),
+        "meta": meta(case, procedure.sources, _profile(procedure)),
+        "status": procedure.status,
+    }
+    if procedure.status_reason:
+        resource["statusReason"] = text_concept(procedure.status_reason)
+    resource["category"] = text_concept(procedure.kind)
+    resource["code"] = codeable(procedure.code)
+    resource["subject"] = patient_ref(case)
+    if procedure.period:
+        period = {k: v for k, v in (("start", procedure.period.start), ("end", procedure.period.end)) if v}
+        resource["performedPeriod"] = period
+    elif procedure.date:
+        resource["performedDateTime"] = procedure.date
+    elif procedure.history:
+        resource["performedString"] = PAST_HISTORY
+    if procedure.primary:
+        resource["reasonReference"] = [reference("Condition", resource_id(case, procedure.primary))]
+    site = body_site(procedure.body_site, procedure.laterality)
+    if site:
+        resource["bodySite"] = [site]
+    if procedure.outcome:
+        resource["outcome"] = text_concept(procedure.outcome)
+    if procedure.note:
+        resource["note"] = notes(procedure.note)
+    return resource
+
+
+def to_procedure_resources(case: Case) -> list[JSON]:
+    return [to_procedure(case, p) for p in case.procedures]
