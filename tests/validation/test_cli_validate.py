@@ -11,8 +11,13 @@ GOOD = EXAMPLES / "Condition-primary-cancer-condition-jenny-m.json"
 
 
 def run_cli(args, stdin=None):
-    done = subprocess.run([sys.executable, "-m", "fhirconv", "validate", *args], input=stdin,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "fhirconv", "validate", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return done.returncode, done.stdout, done.stderr
 
 
@@ -73,8 +78,9 @@ def test_operationoutcome_format_is_a_valid_resource(tmp_path):
     assert code == 1
     outcome = json.loads(out)
     assert outcome["resourceType"] == "OperationOutcome"
-    assert {"severity": "error", "code": "structure", "expression": ["Patient.gender"]}.items() <= \
-        outcome["issue"][0].items()
+    assert {"severity": "error", "code": "structure", "expression": ["Patient.gender"]}.items() <= outcome[
+        "issue"
+    ][0].items()
     # The outcome itself passes the validator.
     again = tmp_path / "oo.json"
     again.write_text(out)
@@ -82,7 +88,10 @@ def test_operationoutcome_format_is_a_valid_resource(tmp_path):
 
 
 def test_ndjson_and_many_files_in_parallel(tmp_path):
-    lines = [json.dumps(json.loads(GOOD.read_text())), json.dumps({"resourceType": "Patient", "gender": "boy"})]
+    lines = [
+        json.dumps(json.loads(GOOD.read_text())),
+        json.dumps({"resourceType": "Patient", "gender": "boy"}),
+    ]
     nd = tmp_path / "two.ndjson"
     nd.write_text("\n".join(lines) + "\n")
     copies = []
@@ -109,13 +118,17 @@ def test_usage_errors_exit_2():
 
 
 def test_help_lists_examples():
-    code = subprocess.run([sys.executable, "-m", "fhirconv", "validate", "--help"], capture_output=True, text=True)
+    code = subprocess.run(
+        [sys.executable, "-m", "fhirconv", "validate", "--help"], capture_output=True, text=True
+    )
     assert code.returncode == 0
     assert "fhirconv validate examples/case2.bundle.json" in code.stdout
 
 
 def test_validate_module_keeps_heavy_imports_lazy():
-    probe = ("import sys, fhirconv.cli; "
-             "print(sorted(m for m in ('jsonschema', 'fhir.resources', 'fhirpathpy') if m in sys.modules))")
+    probe = (
+        "import sys, fhirconv.cli; "
+        "print(sorted(m for m in ('jsonschema', 'fhir.resources', 'fhirpathpy') if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.stdout.strip() == "[]", done.stdout

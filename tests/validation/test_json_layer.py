@@ -44,7 +44,11 @@ def test_duplicate_key_is_an_error_at_its_path():
         ('{"resourceType": "Patient", "meta": {}}', "json-empty-object", "Patient.meta"),
         ('{"resourceType": "Patient", "name": []}', "json-empty-array", "Patient.name"),
         ('{"resourceType": "Patient", "active": null}', "json-null", "Patient.active"),
-        ('{"resourceType": "Patient", "name": [{"given": ["a", null]}]}', "json-null", "Patient.name[0].given[1]"),
+        (
+            '{"resourceType": "Patient", "name": [{"given": ["a", null]}]}',
+            "json-null",
+            "Patient.name[0].given[1]",
+        ),
         ("[1, 2]", "json-root", "(document)"),
         ('{"id": "x"}', "json-resource-type", "(document)"),
     ],

@@ -27,7 +27,9 @@ def test_the_examples_are_all_there():
 def test_example_has_no_errors(path):
     issues = validate_bytes(path.read_bytes(), source=str(path))
     got = {(i.rule, i.location) for i in issues if i.severity.value == "error"}
-    assert got == KNOWN_PROBLEMS.get(path.name, set()), [i.as_dict() for i in issues if i.severity.value == "error"]
+    assert got == KNOWN_PROBLEMS.get(path.name, set()), [
+        i.as_dict() for i in issues if i.severity.value == "error"
+    ]
 
 
 def test_examples_claim_mcode_profiles():
