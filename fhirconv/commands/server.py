@@ -169,6 +169,14 @@ def progress(items: list[Any], label: str) -> Iterator[Any]:
 @server_options
 @click.option("--verify", is_flag=True, help="Read every resource back and report what the server changed.")
 @click.option("--no-validate", is_flag=True, help="Send without validating locally first.")
+@click.option(
+    "--max-entries",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Split bundles into transactions of at most N entries, for servers that cap them "
+    "(Medplum: 50 updates). Each part is atomic on its own; 0 (the default) never splits.",
+)
 def push(
     sources: tuple[str, ...],
     server: str,
@@ -179,6 +187,7 @@ def push(
     allow_insecure_http: bool,
     verify: bool,
     no_validate: bool,
+    max_entries: int,
 ) -> None:
     """Load cases or bundles into a FHIR R4 server, one transaction each.
 
@@ -191,36 +200,43 @@ def push(
       FHIRCONV_TOKEN=... fhirconv push case1 case2 --server https://fhir.example.org/r4 --verify
     """
     from fhirconv.server.errors import ServerRejected
-    from fhirconv.server.transaction import as_transaction, read_response
+    from fhirconv.server.transaction import as_transaction, read_response, split_transaction
     from fhirconv.server.verify import verify_push
 
     # Everything is read and checked before anything is sent: a typo in the
     # third file must not leave the first two half-loaded.
-    bundles = []
+    transactions: list[tuple[str, str, dict[str, Any]]] = []
     for source in sources:
         bundle = as_transaction(load_source(source), source)
         if not no_validate:
             validate_bundle(bundle, source)
-        bundles.append((source, bundle))
+        parts = split_transaction(bundle, max_entries, source)
+        for number, part in enumerate(parts, start=1):
+            label = source if len(parts) == 1 else f"{source} (part {number} of {len(parts)})"
+            transactions.append((source, label, part))
 
     rejected: list[str] = []
     differences = 0
     stored = 0
     with (
         make_client(server, token, timeout, retries, backoff, allow_insecure_http) as client,
-        progress(bundles, "Pushing") as items,
+        progress(transactions, "Pushing") as items,
     ):
-        for source, bundle in items:
+        for source, label, bundle in items:
+            if source in rejected:
+                # Later parts refer to what the rejected part would have stored.
+                click.echo(f"Skipped: {label}, an earlier part was rejected", err=True)
+                continue
             try:
                 results = read_response(bundle, client.transaction(bundle))
             except ServerRejected as err:
-                err.message = f"{source}: {err.message}"
-                if len(bundles) == 1:
+                err.message = f"{label}: {err.message}"
+                if len(transactions) == 1:
                     raise
                 click.echo(f"Rejected: {err.message}", err=True)
                 rejected.append(source)
                 continue
-            click.echo(f"{source}: {len(results)} entries")
+            click.echo(f"{label}: {len(results)} entries")
             for result in results:
                 line = f"  {result.status:<4} {result.sent}"
                 # Worth showing only where the server chose the name (POST) or moved it.
@@ -247,16 +263,17 @@ def push(
 
     from fhirconv.server.client import display_url
 
-    pushed = len(bundles) - len(rejected)
+    pushed = len(sources) - len(rejected)
+    split = f" in {len(transactions)} transactions" if len(transactions) != len(sources) else ""
     click.echo(
-        f"Pushed {pushed} of {len(bundles)} bundle{'s' if len(bundles) != 1 else ''} "
+        f"Pushed {pushed} of {len(sources)} bundle{'s' if len(sources) != 1 else ''}{split} "
         f"({stored} resources) to {display_url(server)}",
         err=True,
     )
     problems = []
     if rejected:
         problems.append(
-            f"the server rejected {len(rejected)} of {len(bundles)} bundles: {', '.join(rejected)}"
+            f"the server rejected {len(rejected)} of {len(sources)} bundles: {', '.join(rejected)}"
         )
     if differences:
         problems.append(f"--verify found {differences} difference{'s' if differences != 1 else ''}")

@@ -28,6 +28,7 @@ PATIENT_SEARCH: dict[str, str] = {
     "BodyStructure": "patient",
     "Encounter": "patient",
     "CarePlan": "patient",
+    "DocumentReference": "patient",
 }
 
 # The order resources are written in: the patient first, then by type and id,

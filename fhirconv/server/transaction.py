@@ -118,3 +118,128 @@ def read_response(sent: dict[str, Any], response: dict[str, Any]) -> list[EntryR
             )
         )
     return results
+
+
+def split_transaction(bundle: dict[str, Any], max_entries: int, source: str) -> list[dict[str, Any]]:
+    """The transaction as several of at most ``max_entries`` entries each, for servers that cap size.
+
+    Only a bundle of ``PUT Type/id`` entries can be split: each part must stand on
+    its own, so references to a fullUrl become ``Type/id``, which the earlier
+    part has stored.  Resources that refer to each other in a cycle stay in one
+    part, and a part comes after the parts it refers to, so a server that checks
+    references on write finds them.  Atomic per part only: a failed part leaves
+    the earlier ones stored, and pushing again completes it.
+    """
+    entries = bundle.get("entry") or []
+    if max_entries <= 0 or len(entries) <= max_entries:
+        return [bundle]
+    names: dict[str, str] = {}
+    for i, entry in enumerate(entries):
+        request = entry.get("request") or {}
+        url = str(request.get("url", ""))
+        if request.get("method") != "PUT" or parse_location(url) is None or "?" in url:
+            raise InputError(
+                f"{source}: cannot split into transactions of {max_entries}: Bundle.entry[{i}] is "
+                f"{request.get('method')} {url}, not PUT Type/id"
+            )
+        if entry.get("fullUrl"):
+            names[str(entry["fullUrl"])] = url
+        names[url] = url
+    rewritten = [_rewrite_references(entry, names) for entry in entries]
+    refers_to = [
+        sorted({names[r] for r in _references(entry.get("resource")) if r in names} - {names_of(entry)})
+        for entry in rewritten
+    ]
+    index_of = {names_of(entry): i for i, entry in enumerate(rewritten)}
+    graph = [[index_of[name] for name in targets] for targets in refers_to]
+    parts: list[list[int]] = [[]]
+    for component in _components_in_dependency_order(graph):
+        if len(component) > max_entries:
+            raise InputError(
+                f"{source}: cannot split into transactions of {max_entries}: {len(component)} resources "
+                "refer to each other in a cycle and must go in one transaction"
+            )
+        if len(parts[-1]) + len(component) > max_entries:
+            parts.append([])
+        parts[-1].extend(component)
+    return [{**bundle, "entry": [rewritten[i] for i in sorted(part)]} for part in parts if part]
+
+
+def names_of(entry: dict[str, Any]) -> str:
+    return str((entry.get("request") or {}).get("url", ""))
+
+
+def _references(value: Any) -> list[str]:
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "reference" and isinstance(item, str):
+                found.append(item)
+            else:
+                found.extend(_references(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_references(item))
+    return found
+
+
+def _rewrite_references(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: (
+                names.get(item, item)
+                if key == "reference" and isinstance(item, str)
+                else _rewrite_references(item, names)
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_rewrite_references(item, names) for item in value]
+    return value
+
+
+def _components_in_dependency_order(graph: list[list[int]]) -> list[list[int]]:
+    """Strongly connected components (Tarjan), each after every component it refers to.
+
+    Tarjan's algorithm emits a component only after all components reachable
+    from it, which is exactly "referenced resources first".  Iterative, so a long
+    chain of references cannot exhaust Python's recursion limit.
+    """
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on_stack: set[int] = set()
+    stack: list[int] = []
+    components: list[list[int]] = []
+    counter = 0
+    for root in range(len(graph)):
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, child = work.pop()
+            if child == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            if child < len(graph[node]):
+                work.append((node, child + 1))
+                target = graph[node][child]
+                if target not in index:
+                    work.append((target, 0))
+                elif target in on_stack:
+                    low[node] = min(low[node], index[target])
+                continue
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(sorted(component))
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return components

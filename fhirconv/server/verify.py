@@ -15,7 +15,10 @@ from fhirconv.server.client import FhirClient
 from fhirconv.server.errors import ResourceNotFound
 from fhirconv.server.transaction import EntryResult
 
-SERVER_META = ("versionId", "lastUpdated", "source")
+# The server's bookkeeping, replaced on every write whatever was sent.
+SERVER_VERSIONING = ("versionId", "lastUpdated")
+# What a server may add when the client sent none.
+SERVER_ADDED_META = ("source",)
 _MISSING = object()
 
 
@@ -34,12 +37,17 @@ class Difference:
 
 
 def comparable(resource: dict[str, Any], sent: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The resource without what a server adds on its own."""
+    """The resource without the server's bookkeeping; with ``sent``, also without
+    what the server added to it (``meta.source``, a narrative) where ``sent`` had none."""
     out = dict(resource)
     meta = out.get("meta")
     if isinstance(meta, dict):
-        sent_meta = (sent or {}).get("meta") or {}
-        meta = {k: v for k, v in meta.items() if k not in SERVER_META or k in sent_meta}
+        sent_meta = ((sent or {}).get("meta") or {}) if sent is not None else meta
+        meta = {
+            k: v
+            for k, v in meta.items()
+            if k not in SERVER_VERSIONING and (k not in SERVER_ADDED_META or k in sent_meta)
+        }
         if meta:
             out["meta"] = meta
         else:
