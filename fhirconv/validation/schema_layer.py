@@ -66,8 +66,12 @@ def check(resource: dict[str, Any], path: str) -> list[Issue]:
                 )
             )
             continue
+        found: list[Issue] = []
         for err in _validator(rtype).iter_errors(res):
-            issues.extend(_translate(err, where))
+            found.extend(_translate(err, where))
+        # A primitive of the wrong JSON type also fails its pattern: say only the first.
+        typed = {i.location for i in found if i.rule == "schema-type"}
+        issues.extend(i for i in found if not (i.location in typed and i.rule.startswith("schema-format-")))
     return issues
 
 
