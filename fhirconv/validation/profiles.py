@@ -118,7 +118,7 @@ def check(walk: Walk) -> list[Issue]:
                     "mCODE STU4 has no such profile"
                     if canonical.startswith(MCODE)
                     else (
-                        "not available offline (fhirconv carries mCODE STU4 and the FHIR core extensions it uses)"
+                        "not available offline (fhirconv carries mCODE STU4 and the core extensions it uses)"
                     )
                 )
                 issues.append(
