@@ -50,7 +50,7 @@ def as_stored(bundle: dict) -> dict[str, dict]:
 
 
 def test_push_stores_every_resource_as_sent(fhir_server, run_cli):
-    result = run_cli("push", SMALL, "--server", fhir_server.base_url, "--no-validate")
+    result = run_cli("push", SMALL, "--server", fhir_server.base_url)
     assert result.code == 0, result.err
     sent = as_stored(load(SMALL))
     for name in sent:
@@ -65,7 +65,7 @@ def test_push_stores_every_resource_as_sent(fhir_server, run_cli):
 
 def test_repush_creates_no_duplicates(fhir_server, run_cli):
     for _ in range(2):
-        assert run_cli("push", SMALL, "--server", fhir_server.base_url, "--no-validate").code == 0
+        assert run_cli("push", SMALL, "--server", fhir_server.base_url).code == 0
     held = patient_resources(fhir_server.base_url, "srv-small-patient")
     assert len(held) == len(load(SMALL)["entry"]) == 9
     assert len({(r["resourceType"], r["id"]) for r in held}) == 9
@@ -75,7 +75,7 @@ def test_repush_creates_no_duplicates(fhir_server, run_cli):
 
 
 def test_verify_reads_everything_back(fhir_server, run_cli):
-    result = run_cli("push", SMALL, "--server", fhir_server.base_url, "--no-validate", "--verify")
+    result = run_cli("push", SMALL, "--server", fhir_server.base_url, "--verify")
     assert result.code == 0, result.out + result.err
     assert "verified 9 resources: as sent" in result.out
     assert "differs" not in result.out
@@ -95,7 +95,7 @@ def test_rejected_bundle_shows_the_operation_outcome_and_stores_nothing(fhir_ser
 
 
 def test_collection_bundle_is_pushed_as_puts(fhir_server, run_cli):
-    result = run_cli("push", COLLECTION, "--server", fhir_server.base_url, "--no-validate")
+    result = run_cli("push", COLLECTION, "--server", fhir_server.base_url)
     assert result.code == 0, result.err
     assert "PUT Patient/srv-coll-patient" in result.out
     condition = httpx.get(f"{fhir_server.base_url}/Condition/srv-coll-primary").json()
@@ -103,7 +103,7 @@ def test_collection_bundle_is_pushed_as_puts(fhir_server, run_cli):
 
 
 def test_pull_reads_back_what_was_pushed(fhir_server, run_cli, tmp_path):
-    assert run_cli("push", SMALL, "--server", fhir_server.base_url, "--no-validate").code == 0
+    assert run_cli("push", SMALL, "--server", fhir_server.base_url).code == 0
     out = tmp_path / "pulled.json"
     result = run_cli("pull", "--server", fhir_server.base_url, "--patient", "srv-small-patient", "-o", out)
     assert result.code == 0, result.err
@@ -124,7 +124,7 @@ def test_pull_reads_back_what_was_pushed(fhir_server, run_cli, tmp_path):
 
 
 def test_pull_to_stdout(fhir_server, run_cli):
-    assert run_cli("push", COLLECTION, "--server", fhir_server.base_url, "--no-validate").code == 0
+    assert run_cli("push", COLLECTION, "--server", fhir_server.base_url).code == 0
     result = run_cli("pull", "--server", fhir_server.base_url, "--patient", "srv-coll-patient")
     assert result.code == 0, result.err
     bundle = json.loads(result.out)
@@ -144,7 +144,7 @@ def test_pull_unknown_patient(fhir_server, run_cli, tmp_path):
 def test_pull_everything_when_the_server_lacks_it(fhir_server, run_cli):
     # The engine does not implement $everything and does not offer it; forcing it
     # must end in the server's own answer, not in a traceback.
-    assert run_cli("push", COLLECTION, "--server", fhir_server.base_url, "--no-validate").code == 0
+    assert run_cli("push", COLLECTION, "--server", fhir_server.base_url).code == 0
     result = run_cli(
         "pull", "--server", fhir_server.base_url, "--patient", "srv-coll-patient", "--everything"
     )
@@ -155,9 +155,7 @@ def test_pull_everything_when_the_server_lacks_it(fhir_server, run_cli):
 def test_token_is_sent_and_never_shown(fhir_server_with_token, run_cli, caplog):
     caplog.set_level("DEBUG")
     base = fhir_server_with_token.base_url
-    result = run_cli(
-        "push", SMALL, "--server", base, "--no-validate", "--verify", env={"FHIRCONV_TOKEN": TOKEN}
-    )
+    result = run_cli("push", SMALL, "--server", base, "--verify", env={"FHIRCONV_TOKEN": TOKEN})
     assert result.code == 0, result.err
     pulled = run_cli("pull", "--server", base, "--patient", "srv-small-patient", "--token", TOKEN)
     assert pulled.code == 0, pulled.err
