@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -83,7 +84,7 @@ def export_command(case: str, output: Path | None, bundle_type: str, fmt: str) -
         ]
         data = ("\n".join(lines) + "\n").encode("utf-8")
     if output is None:
-        click.get_binary_stream("stdout").write(data)
+        _write_stdout(data)
     else:
         write_atomically(data, output)
         click.echo(f"Wrote {len(bundle['entry'])} resources to {output}", err=True)
@@ -105,11 +106,17 @@ def schema_command(output: Path | None) -> None:
 
     data = resources.files("fhirconv.data").joinpath("case.schema.json").read_bytes()
     if output is None:
-        click.get_binary_stream("stdout").write(data)
+        _write_stdout(data)
     else:
         from fhirconv.fileio import write_atomically
 
         write_atomically(data, output)
+
+
+def _write_stdout(data: bytes) -> None:
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 COMMANDS: list[click.Command] = [list_command, show_command, export_command, schema_command]
