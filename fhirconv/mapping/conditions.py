@@ -23,6 +23,7 @@ from fhirconv.terminology import table
 HISTOLOGY_EXT = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
 CONDITION_RELATED_EXT = "http://hl7.org/fhir/StructureDefinition/condition-related"
 PATHOLOGICAL_PREFIXES = frozenset({"p", "yp", "rp"})
+CONFIRMED_BY = "Confirmed by: "
 
 
 def condition_ref(case: Case, fact_id: str) -> JSON:
@@ -82,13 +83,14 @@ def to_secondary_condition(case: Case, metastasis: Metastasis) -> JSON:
     resource["subject"] = patient_ref(case)
     if metastasis.date:
         resource["onsetDateTime"] = metastasis.date
-    evidence = [{"code": [text_concept(f"confirmed by {how}")]} for how in metastasis.confirmed_by]
-    if metastasis.description:
-        evidence.append({"code": [text_concept(metastasis.description)]})
-    if evidence:
-        resource["evidence"] = evidence
-    if metastasis.note:
-        resource["note"] = notes(metastasis.note)
+    # Condition.evidence.code has a required binding (disease-status evidence types):
+    # only imaging has a confirmed code there, so how it was confirmed is also a note.
+    if "imaging" in metastasis.confirmed_by:
+        resource["evidence"] = [{"code": [coded("evidence.imaging")]}]
+    confirmed = f"{CONFIRMED_BY}{'; '.join(metastasis.confirmed_by)}" if metastasis.confirmed_by else None
+    texts = (metastasis.description, confirmed, metastasis.note)
+    if any(texts):
+        resource["note"] = notes(*texts)
     return resource
 
 
