@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from fhirconv.errors import CaseFileError
 from fhirconv.model.case import Case
@@ -79,7 +80,7 @@ def _format_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     kind = error["type"]
     if kind == "missing":
         return "required field is missing"
