@@ -11,11 +11,13 @@ import queue
 import shutil
 import socketserver
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +34,8 @@ START_TIMEOUT = 60.0
 class NodeServer:
     base_url: str
     process: subprocess.Popen[str]
-    log: list[str] = field(default_factory=list)
+    # The server's stderr goes to a file: an unread pipe would fill and stall it.
+    log: Any = None
 
 
 def _start_node_server(extra_env: dict[str, str] | None = None) -> NodeServer:
@@ -49,6 +52,7 @@ def _start_node_server(extra_env: dict[str, str] | None = None) -> NodeServer:
         )
     env = {**os.environ, **(extra_env or {})}
     env.pop("FHIRCONV_TOKEN", None)
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - lives as long as the server; closed in _stop
     process = subprocess.Popen(
         [
             node,
@@ -62,7 +66,7 @@ def _start_node_server(extra_env: dict[str, str] | None = None) -> NodeServer:
         ],
         cwd=NODE_SERVER_DIR,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
         env=env,
     )
@@ -79,9 +83,10 @@ def _start_node_server(extra_env: dict[str, str] | None = None) -> NodeServer:
         pytest.fail(f"The test FHIR server did not start within {START_TIMEOUT:g} s", pytrace=False)
     if not first:
         process.wait(timeout=10)
-        stderr = process.stderr.read() if process.stderr else ""
+        log.seek(0)
+        stderr = log.read()
         pytest.fail(f"The test FHIR server exited with {process.returncode}:\n{stderr}", pytrace=False)
-    return NodeServer(base_url=json.loads(first)["listening"], process=process)
+    return NodeServer(base_url=json.loads(first)["listening"], process=process, log=log)
 
 
 def _stop(server: NodeServer) -> None:
@@ -91,6 +96,8 @@ def _stop(server: NodeServer) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait(timeout=10)
+    if server.log is not None:
+        server.log.close()
 
 
 @pytest.fixture(scope="session")
