@@ -75,6 +75,26 @@ def check(resource: dict[str, Any], path: str) -> list[Issue]:
     return issues
 
 
+@cache
+def _patterns() -> dict[str, list[str]]:
+    defs, _ = _prepared()
+    found: dict[str, list[str]] = {}
+    for name, body in defs.items():
+        if isinstance(body, dict) and "pattern" in body and name[:1].islower():
+            found.setdefault(body["pattern"], []).append(name)
+    return found
+
+
+def _type_by_pattern(pattern: str, where: str) -> str:
+    # Choice elements (effectiveDateTime) carry their primitive's pattern inline.
+    names = _patterns().get(pattern, [])
+    last = where.rsplit(".", 1)[-1].lower()
+    for name in names:
+        if last.endswith(name.lower()):
+            return name
+    return names[0] if names else "value"
+
+
 _TYPE_NAMES = {
     "string": "a string",
     "number": "a number",
@@ -117,7 +137,7 @@ def _translate(err: Any, base: str) -> list[Issue]:
             for key in extras
         ]
     if validator == "pattern":
-        type_name = names.get(id(err.schema), "value")
+        type_name = names.get(id(err.schema)) or _type_by_pattern(err.validator_value, where)
         return [
             error(
                 Layer.SCHEMA,
