@@ -16,21 +16,30 @@ SYNTAX_RULES = frozenset({"json-syntax", "json-encoding"})
 
 
 def validate_resource(
-    resource: Any, *, profiles: bool = True, layers: tuple[Layer, ...] | None = None, terminology: Any = None
+    resource: Any,
+    *,
+    profiles: bool = True,
+    layers: tuple[Layer, ...] | None = None,
+    terminology: Any = None,
+    own: bool | None = None,
 ) -> list[Issue]:
     """Validate a parsed JSON resource (a Bundle included) with every layer after JSON parsing.
 
     ``terminology`` replaces fhirconv's code table in the terminology layer (tests
-    pass a small fake); ``layers`` restricts the run to some layers (benchmarks).
+    pass a small fake); ``own`` says the resource is fhirconv's output, so every code
+    in a system its table covers must be known (None: decided from ``meta``);
+    ``layers`` restricts the run to some layers (benchmarks).
     """
     wanted = set(layers or ALL_LAYERS)
     if not profiles:
         wanted.discard(Layer.PROFILE)
     issues = json_layer.check_tree(resource, {}) if layers is None or Layer.JSON in wanted else []
-    return _after_json(resource, issues, wanted, terminology)
+    return _after_json(resource, issues, wanted, terminology, own)
 
 
-def _after_json(resource: Any, issues: list[Issue], wanted: set[Layer], terminology: Any) -> list[Issue]:
+def _after_json(
+    resource: Any, issues: list[Issue], wanted: set[Layer], terminology: Any, own: bool | None = None
+) -> list[Issue]:
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
         if not issues:
             issues.append(
@@ -61,7 +70,7 @@ def _after_json(resource: Any, issues: list[Issue], wanted: set[Layer], terminol
     if Layer.TERMINOLOGY in wanted:
         from fhirconv.validation import terminology_layer
 
-        runs.append((Layer.TERMINOLOGY, lambda: terminology_layer.check(walked(), terminology)))
+        runs.append((Layer.TERMINOLOGY, lambda: terminology_layer.check(walked(), terminology, own)))
     for layer, run in runs:
         try:
             issues.extend(run())
@@ -99,7 +108,7 @@ def _dedupe(issues: list[Issue]) -> list[Issue]:
 
 
 def validate_bytes(
-    data: bytes, *, source: str, profiles: bool = True, terminology: Any = None
+    data: bytes, *, source: str, profiles: bool = True, terminology: Any = None, own: bool | None = None
 ) -> list[Issue]:
     """Validate raw bytes: JSON (one resource) or, when ``source`` ends in .ndjson, one resource a line."""
     if source.endswith(".ndjson"):

@@ -51,12 +51,12 @@ def _default_table() -> TableLike:
     return table()
 
 
-def check(walk: Walk, table: TableLike | None = None) -> list[Issue]:
+def check(walk: Walk, table: TableLike | None = None, own: bool | None = None) -> list[Issue]:
     table = table if table is not None else _default_table()
     systems = table.systems()
     issues: list[Issue] = []
     for scope in walk.resources:
-        own = _own(scope, walk)
+        own_codes = _own(scope, walk) if own is None else own
         for node in scope.nodes:
             if node.type not in ("Coding", "Quantity") or not isinstance(node.value, dict):
                 continue
@@ -65,7 +65,7 @@ def check(walk: Walk, table: TableLike | None = None) -> list[Issue]:
                 continue
             concept = table.find(system, code)
             if concept is None:
-                if own:
+                if own_codes:
                     issues.append(
                         error(
                             Layer.TERMINOLOGY,
