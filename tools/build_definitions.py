@@ -112,16 +112,57 @@ def strip_version(url: str) -> str:
 # core
 
 
-def prune_core(sds: list[dict[str, Any]]) -> dict[str, Any]:
+def _schema_ref(prop: dict[str, Any]) -> str | None:
+    ref = prop.get("$ref") or prop.get("items", {}).get("$ref")
+    return ref.rsplit("/", 1)[-1] if isinstance(ref, str) else None
+
+
+def in_hl7_schema(path: str, schema_defs: dict[str, Any]) -> bool:
+    """Whether an element path exists in HL7's R4 JSON schema.
+
+    Medplum's packaging adds elements and types that R4 does not have (ResearchStudy
+    gains R5 elements, Binary.url, a SubscriptionStatus resource); HL7's schema is
+    the reference for what R4 holds, so anything it lacks is left out.
+    """
+    parts = path.split(".")
+    current = schema_defs.get(parts[0])
+    for part in parts[1:]:
+        if current is None:
+            return False
+        props = current.get("properties", {})
+        if part.endswith("[x]"):
+            stem = part[:-3]
+            matches = [k for k in props if k.startswith(stem) and k[len(stem) :][:1].isupper()]
+            if not matches:
+                return False
+            current = None  # choice types are data types: nothing below them is pruned
+            return True
+        if part not in props:
+            return False
+        target = _schema_ref(props[part])
+        current = schema_defs.get(target) if target and "_" in target else None
+        if current is None:
+            return True  # a data type or primitive: defined elsewhere
+    return current is not None
+
+
+def prune_core(sds: list[dict[str, Any]], schema_defs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     types: dict[str, Any] = {}
+    dropped: list[str] = []
     for sd in sds:
         if sd.get("derivation") == "constraint" or sd.get("kind") == "logical":
             continue
         name = sd["type"] if sd["id"] == sd["type"] else sd["id"]
+        if sd["kind"] == "resource" and not sd.get("abstract") and name not in schema_defs:
+            dropped.append(name)
+            continue
         elements: dict[str, Any] = {}
         children: dict[str, dict[str, list[str]]] = {}
         for el in sd["snapshot"]["element"]:
             path = el["path"]
+            if sd["kind"] == "resource" and not sd.get("abstract") and not in_hl7_schema(path, schema_defs):
+                dropped.append(path)
+                continue
             entry: dict[str, Any] = {"min": el.get("min", 0), "max": max_of(el.get("max", "*"))}
             if "type" in el:
                 entry["types"] = [type_code(t) for t in el["type"]]
@@ -158,7 +199,7 @@ def prune_core(sds: list[dict[str, Any]]) -> dict[str, Any]:
             "elements": elements,
             "children": children,
         }
-    return types
+    return types, dropped
 
 
 # ---------------------------------------------------------------------------
@@ -346,7 +387,9 @@ def build(tar_dir: Path, schema: Path) -> None:
         for r in bundle_resources(medplum[base + f])
         if r["resourceType"] == "StructureDefinition"
     ]
-    core = prune_core(core_sds)
+    with gzip.open(schema) as handle:
+        schema_defs = json.load(handle)["definitions"]
+    core, dropped = prune_core(core_sds, schema_defs)
     core_ext = {r["url"]: r for r in bundle_resources(medplum[base + "extension-definitions.json"])}
 
     mcode_res = [
@@ -391,6 +434,9 @@ def build(tar_dir: Path, schema: Path) -> None:
             "(HL7 id http://hl7.org/fhir/json-schema/4.0)",
             "sha256": hashlib.sha256(schema.read_bytes()).hexdigest(),
         },
+        "notInR4Dropped": sorted(
+            {d.split(".")[0] + "." + d.split(".")[1] if "." in d else d for d in dropped}
+        ),
         "counts": {
             "coreTypes": len(core),
             "valueSets": len(valuesets),

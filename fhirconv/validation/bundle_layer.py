@@ -170,14 +170,15 @@ def _references(walk: Walk, bundles: list[ResourceScope]) -> list[Issue]:
     issues: list[Issue] = []
     indexes = {id(b.resource): _Index(b.resource) for b in bundles}
     outer = bundles[0] if bundles else None
+    outer_entries = _entries(outer.resource) if outer is not None else []
     types = definitions.resource_types()
     for scope in walk.resources:
         index = (
             indexes.get(id(outer.resource)) if outer is not None and scope.entry_index is not None else None
         )
         entry_url = None
-        if index is not None and outer is not None:
-            entry = _entries(outer.resource)[scope.entry_index or 0]
+        if index is not None and scope.entry_index is not None:
+            entry = outer_entries[scope.entry_index]
             entry_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
         for node in scope.nodes:
             if node.type != "Reference" or not isinstance(node.value, dict):

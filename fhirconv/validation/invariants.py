@@ -82,7 +82,13 @@ def dom_3_unmatched(scope: ResourceScope, walk: Walk) -> list[str]:
     contained = _contained(scope.resource)
     if not contained:
         return []
-    scopes = [scope, *(s for s in walk.resources if s.contained and s.root is scope.resource)]
+    # Contained resources come right after their container in the walk.
+    start = next(i for i, s in enumerate(walk.resources) if s is scope)
+    scopes = [scope]
+    for s in walk.resources[start + 1 :]:
+        if not (s.contained and s.root is scope.resource):
+            break
+        scopes.append(s)
     refs: set[str] = set()
     back: set[int] = set()
     for s in scopes:

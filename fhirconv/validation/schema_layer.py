@@ -25,8 +25,36 @@ def _prepared() -> tuple[dict[str, Any], dict[int, str]]:
     for name, body in schema["definitions"].items():
         defs[name] = _strip_descriptions(body)
     defs["ResourceList"] = {}
+    _inline_refs(defs)
     names = {id(body): name for name, body in defs.items()}
     return defs, names
+
+
+def _inline_refs(defs: dict[str, Any]) -> None:
+    """Replace every ``{"$ref": "#/definitions/X"}`` by the definition object itself.
+
+    The schema becomes a graph (recursive types make cycles) that jsonschema walks
+    only as deep as the instance goes; with no reference left to resolve, it runs
+    about twice as fast.  The semantics are the schema's: a $ref in draft-06
+    ignores its sibling keywords, which here are descriptions only.
+    """
+
+    def swap(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/definitions/"):
+                return defs[ref.rsplit("/", 1)[-1]]
+            for key, value in node.items():
+                node[key] = swap(value)
+            return node
+        if isinstance(node, list):
+            return [swap(v) for v in node]
+        return node
+
+    for body in defs.values():
+        if isinstance(body, dict):
+            for key, value in body.items():
+                body[key] = swap(value)
 
 
 def _strip_descriptions(node: Any, *, names: bool = False) -> Any:
@@ -48,7 +76,7 @@ def _validator(resource_type: str) -> Any:
     from jsonschema import Draft6Validator
 
     defs, _ = _prepared()
-    return Draft6Validator({"$ref": f"#/definitions/{resource_type}", "definitions": defs})
+    return Draft6Validator(defs[resource_type])
 
 
 def check(resource: dict[str, Any], path: str) -> list[Issue]:

@@ -30,7 +30,9 @@ def test_golden_bundle_is_really_checked(path):
     # Guard against a vacuous pass: the bundle claims mCODE profiles and the profile
     # layer finds them; breaking a profiled resource is reported.
     bundle = json.loads(path.read_text())
-    claimed = [e for e in bundle["entry"] if "/us/mcode/" in str(e["resource"].get("meta", {}).get("profile"))]
+    claimed = [
+        e for e in bundle["entry"] if "/us/mcode/" in str(e["resource"].get("meta", {}).get("profile"))
+    ]
     assert len(claimed) >= 5
     target = claimed[0]["resource"]
     target["meta"]["profile"] = [p.replace("mcode-", "mcode-nonexistent-") for p in target["meta"]["profile"]]
