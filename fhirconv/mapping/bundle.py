@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+from fhirconv.errors import MappingError
 from fhirconv.mapping.common import JSON, full_url, resource_id
 from fhirconv.mapping.conditions import to_condition_resources
+from fhirconv.mapping.disagreements import to_disagreement
 from fhirconv.mapping.medications import to_medication_resources
 from fhirconv.mapping.observations import to_observation_resources
 from fhirconv.mapping.patient import (
@@ -31,6 +33,17 @@ def case_resources(case: Case) -> list[JSON]:
     resources.extend(to_observation_resources(case))
     resources.extend(to_procedure_resources(case))
     resources.extend(to_medication_resources(case))
+    types: dict[str, str] = {}
+    for resource in resources:
+        rid = resource["id"]
+        if rid in types:
+            raise MappingError(
+                f"two resources would have the id {rid!r}: rename one of the facts whose id "
+                "this is, or that it is derived from (sizes, T/N/M, findings, regimen agents)"
+            )
+        types[rid] = resource["resourceType"]
+    for index, item in enumerate(case.disagreements):
+        resources.append(to_disagreement(case, index, item, types[resource_id(case, item.fact)]))
     return resources
 
 

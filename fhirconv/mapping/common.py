@@ -10,7 +10,8 @@ import re
 import uuid
 from typing import Any
 
-from fhirconv.model.case import Case, Size, Term
+from fhirconv.errors import MappingError
+from fhirconv.model.case import Case, Period, Size, Term
 from fhirconv.terminology import table
 
 JSON = dict[str, Any]
@@ -93,10 +94,13 @@ def laterality_extension(laterality: str) -> JSON:
 
 
 def body_site(term: Term | None, laterality: str | None) -> JSON | None:
-    """A body site with the mCODE laterality qualifier; a side alone when no site is stated."""
+    """A body site with the mCODE laterality qualifier; the qualifier alone when no site is stated.
+
+    A side with no site carries no text, so that no invented words come back as a site.
+    """
     if term is None and laterality is None:
         return None
-    site = codeable(term) if term else text_concept(f"{laterality} side")
+    site = codeable(term) if term else {}
     if laterality:
         site = {"extension": [laterality_extension(laterality)], **site}
     return site
@@ -104,6 +108,21 @@ def body_site(term: Term | None, laterality: str | None) -> JSON | None:
 
 def notes(*texts: str | None) -> list[JSON]:
     return [{"text": text} for text in texts if text]
+
+
+def labelled_note(label: str, text: str) -> JSON:
+    """An Annotation told apart from the fact's own note by its element id."""
+    return {"id": label, "text": text}
+
+
+def period(value: Period | None, owner: str) -> JSON | None:
+    """A FHIR Period from the model's; an empty one cannot be written and is refused."""
+    if value is None:
+        return None
+    out = {k: v for k, v in (("start", value.start), ("end", value.end)) if v}
+    if not out:
+        raise MappingError(f"{owner}: period has neither start nor end; remove it or give a date")
+    return out
 
 
 def is_full_date(value: str) -> bool:

@@ -9,6 +9,7 @@ from fhirconv.mapping.common import (
     codeable,
     coded,
     effective,
+    labelled_note,
     meta,
     notes,
     patient_ref,
@@ -23,7 +24,10 @@ from fhirconv.terminology import table
 HISTOLOGY_EXT = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
 CONDITION_RELATED_EXT = "http://hl7.org/fhir/StructureDefinition/condition-related"
 PATHOLOGICAL_PREFIXES = frozenset({"p", "yp", "rp"})
-CONFIRMED_BY = "Confirmed by: "
+CONFIRMED_BY = "Confirmed by"
+DESCRIPTION_NOTE = "description"
+RECURRENCE_CODE = "Cancer recurrence"
+STAGE_PREFIX = "TNM stage group, prefix "
 
 
 def condition_ref(case: Case, fact_id: str) -> JSON:
@@ -52,15 +56,16 @@ def to_primary_condition(case: Case, primary: PrimaryCancer) -> JSON:
     resource["subject"] = patient_ref(case)
     if primary.diagnosis_date:
         resource["onsetDateTime"] = primary.diagnosis_date
-    if primary.staging:
-        resource["stage"] = [
-            {
-                "summary": _stage_value(staging),
-                "assessment": [reference("Observation", resource_id(case, staging.id))],
-            }
-            for staging in primary.staging
-            if staging.stage_group
-        ]
+    stages = [
+        {
+            "summary": _stage_value(staging),
+            "assessment": [reference("Observation", resource_id(case, staging.id))],
+        }
+        for staging in primary.staging
+        if staging.stage_group
+    ]
+    if stages:
+        resource["stage"] = stages
     if primary.note:
         resource["note"] = notes(primary.note)
     return resource
@@ -83,15 +88,27 @@ def to_secondary_condition(case: Case, metastasis: Metastasis) -> JSON:
     resource["subject"] = patient_ref(case)
     if metastasis.date:
         resource["onsetDateTime"] = metastasis.date
-    # Condition.evidence.code has a required binding (disease-status evidence types):
-    # only imaging has a confirmed code there, so how it was confirmed is also a note.
-    if "imaging" in metastasis.confirmed_by:
-        resource["evidence"] = [{"code": [coded("evidence.imaging")]}]
-    confirmed = f"{CONFIRMED_BY}{'; '.join(metastasis.confirmed_by)}" if metastasis.confirmed_by else None
-    texts = (metastasis.description, confirmed, metastasis.note)
-    if any(texts):
-        resource["note"] = notes(*texts)
+    if metastasis.confirmed_by:
+        resource["evidence"] = [confirmation_evidence(way) for way in metastasis.confirmed_by]
+    annotations = []
+    if metastasis.description:
+        annotations.append(labelled_note(DESCRIPTION_NOTE, metastasis.description))
+    annotations.extend(notes(metastasis.note))
+    if annotations:
+        resource["note"] = annotations
     return resource
+
+
+def confirmation_evidence(way: str) -> JSON:
+    """One Condition.evidence per way of confirming, in the report's order.
+
+    Condition.evidence.code has a required binding (disease-status evidence types) in
+    which only imaging has a confirmed code; the other ways are named by the
+    evidence's detail, a reference that has only a display.
+    """
+    if table().has_key(f"evidence.{way}"):
+        return {"code": [coded(f"evidence.{way}")]}
+    return {"detail": [{"display": way}]}
 
 
 def to_size_observation(
@@ -178,17 +195,22 @@ def to_staging_observations(case: Case, primary: PrimaryCancer, staging: Staging
         "id": resource_id(case, staging.id),
         "meta": meta(case, staging.sources, "mcode-tnm-stage-group"),
         **common,
+        # The exact prefix (c, p, yp, rp, ...) is in the code's text: the coding says only
+        # clinical or pathological.
         "code": coded(
             "staging.pathological_group"
             if staging.prefix in PATHOLOGICAL_PREFIXES
-            else "staging.clinical_group"
+            else "staging.clinical_group",
+            STAGE_PREFIX + staging.prefix,
         ),
         "method": absent(),
     }
     if staging.stage_group:
+        # The group itself is in the Condition's stage summary ("Stage IV"); here the
+        # report's words.
         group["valueCodeableConcept"] = {**_stage_value(staging), "text": staging.stated}
     else:
-        group["dataAbsentReason"] = coded_absent()
+        group["dataAbsentReason"] = {**coded_absent(), "text": staging.stated}
     if members:
         group["hasMember"] = members
     if staging.note:
@@ -209,16 +231,19 @@ def to_recurrence_observation(case: Case, primary: PrimaryCancer, recurrence_ind
         "id": resource_id(case, recurrence.id),
         "meta": meta(case, recurrence.sources),
         "status": "final",
-        "code": text_concept("Cancer recurrence"),
+        "code": text_concept(RECURRENCE_CODE),
         "subject": patient_ref(case),
         "focus": [condition_ref(case, primary.id)],
         **effective(recurrence.date, allow_partial_datetime=True),
         "valueString": recurrence.description,
     }
-    if recurrence.confirmed_by:
-        resource["method"] = text_concept("; ".join(recurrence.confirmed_by))
+    components = [
+        {"code": text_concept(CONFIRMED_BY), "valueString": way} for way in recurrence.confirmed_by
+    ]
     if recurrence.size:
-        resource["component"] = size_components(recurrence.size)
+        components.extend(size_components(recurrence.size))
+    if components:
+        resource["component"] = components
     if recurrence.note:
         resource["note"] = notes(recurrence.note)
     return resource

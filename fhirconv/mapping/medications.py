@@ -16,6 +16,7 @@ from fhirconv.mapping.common import (
     meta,
     notes,
     patient_ref,
+    period,
     reference,
     resource_id,
     text_concept,
@@ -37,10 +38,8 @@ def category_text(therapy: Therapy) -> str:
 
 
 def _period(therapy: Therapy) -> JSON:
-    if therapy.period is None:
-        return {}
-    period = {k: v for k, v in (("start", therapy.period.start), ("end", therapy.period.end)) if v}
-    return {"effectivePeriod": period} if period else {}
+    value = period(therapy.period, f"therapy {therapy.id!r}")
+    return {"effectivePeriod": value} if value else {}
 
 
 def statement_ids(case: Case, therapy: Therapy) -> list[str]:
@@ -64,7 +63,7 @@ def to_regimen_procedure(case: Case, therapy: Therapy) -> JSON:
     resource["category"] = text_concept("regimen")
     resource["code"] = code
     resource["subject"] = patient_ref(case)
-    if therapy.period and (therapy.period.start or therapy.period.end):
+    if therapy.period:
         resource["performedPeriod"] = _period(therapy)["effectivePeriod"]
     if therapy.primary:
         resource["reasonReference"] = [reference("Condition", resource_id(case, therapy.primary))]

@@ -8,6 +8,7 @@ from fhirconv.mapping.common import (
     codeable,
     coded,
     effective,
+    labelled_note,
     meta,
     notes,
     patient_ref,
@@ -19,6 +20,12 @@ from fhirconv.mapping.common import (
 from fhirconv.model.case import Case, DiseaseStatus, Imaging, Specimen, TumorMarker
 from fhirconv.terminology import table
 
+SUPPORTING_INFO_EXT = "http://hl7.org/fhir/StructureDefinition/workflow-supportingInfo"
+IMAGING_STUDY = "imaging study"
+IMAGING_FINDING = "Imaging finding"
+BIRADS_CODE = "BI-RADS assessment category"
+EVIDENCE_NOTE = "evidence"
+EVIDENCE_PREFIX = "Evidence: "
 RELATED_CONDITION_EXT = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-related-condition"
 EVIDENCE_TYPE_EXT = (
     "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-cancer-disease-status-evidence-type"
@@ -42,14 +49,31 @@ def to_specimen(case: Case, specimen: Specimen) -> JSON:
         collection["bodySite"] = site
     if collection:
         resource["collection"] = collection
+    if specimen.procedure:
+        # R4 Specimen has no collection.procedure (R5 has): the core supportingInfo
+        # extension names the procedure that took it.
+        resource["extension"] = [
+            {
+                "url": SUPPORTING_INFO_EXT,
+                "valueReference": reference("Procedure", resource_id(case, specimen.procedure)),
+            }
+        ]
     if specimen.note:
         resource["note"] = notes(specimen.note)
     return resource
 
 
+def result_concept(result: str) -> JSON:
+    key = f"result.{result}"
+    if table().has_key(key):
+        return coded(key, result)
+    # HER2-low, Ki-67 'low': no confirmed code exists, so the report's word stands alone.
+    return text_concept(result)
+
+
 def _marker_value(marker: TumorMarker) -> JSON:
     if marker.percent is not None:
-        return {
+        value: JSON = {
             "valueQuantity": {
                 "value": marker.percent,
                 "unit": "%",
@@ -57,12 +81,12 @@ def _marker_value(marker: TumorMarker) -> JSON:
                 "code": "%",
             }
         }
+        if marker.result is not None:
+            # A percentage and a word ("20%, low"): the word is the interpretation.
+            value["interpretation"] = [result_concept(marker.result)]
+        return value
     assert marker.result is not None  # the model requires a result or a percent
-    key = f"result.{marker.result}"
-    if table().has_key(key):
-        return {"valueCodeableConcept": coded(key, marker.result)}
-    # HER2-low, Ki-67 'low': no confirmed code exists, so the report's word stands alone.
-    return {"valueCodeableConcept": text_concept(marker.result)}
+    return {"valueCodeableConcept": result_concept(marker.result)}
 
 
 def to_tumor_marker(case: Case, marker: TumorMarker) -> JSON:
@@ -103,7 +127,7 @@ def to_imaging_resources(case: Case, study: Imaging) -> list[JSON]:
         "id": study_id,
         "meta": meta(case, study.sources),
         "status": "completed",
-        "category": text_concept("imaging"),
+        "category": text_concept(IMAGING_STUDY),
         "code": codeable(study.modality),
         "subject": patient_ref(case),
     }
@@ -123,7 +147,7 @@ def to_imaging_resources(case: Case, study: Imaging) -> list[JSON]:
             "partOf": [reference("Procedure", study_id)],
             "status": "final",
             "category": [coded("category.imaging")],
-            "code": text_concept("Imaging finding"),
+            "code": text_concept(IMAGING_FINDING),
             "subject": patient_ref(case),
             **effective(study.date, allow_partial_datetime=True),
             "valueString": finding.description,
@@ -136,7 +160,7 @@ def to_imaging_resources(case: Case, study: Imaging) -> list[JSON]:
             # No confirmed LOINC or SNOMED CT International code for BI-RADS categories.
             components.append(
                 {
-                    "code": text_concept("BI-RADS assessment category"),
+                    "code": text_concept(BIRADS_CODE),
                     "valueCodeableConcept": text_concept(f"BI-RADS {finding.birads}"),
                 }
             )
@@ -170,14 +194,13 @@ def to_disease_status(case: Case, status: DiseaseStatus) -> JSON:
         resource["focus"] = [reference("Condition", resource_id(case, ref)) for ref in status.focus]
     resource.update(effective(status.date, allow_partial_datetime=True))
     resource["valueCodeableConcept"] = coded(f"status.{status.status}", status.description)
-    other_evidence = [e for e in status.evidence if e not in coded_evidence]
-    texts = []
-    if other_evidence:
-        texts.append("Evidence: " + "; ".join(other_evidence))
-    if status.note:
-        texts.append(status.note)
-    if texts:
-        resource["note"] = notes(*texts)
+    annotations = []
+    if len(coded_evidence) < len(status.evidence):
+        # Some evidence has no code for the extension: the note lists all of it, in order.
+        annotations.append(labelled_note(EVIDENCE_NOTE, EVIDENCE_PREFIX + "; ".join(status.evidence)))
+    annotations.extend(notes(status.note))
+    if annotations:
+        resource["note"] = annotations
     return resource
 
 

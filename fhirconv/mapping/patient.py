@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+
+from fhirconv.errors import MappingError
 from fhirconv.mapping.common import (
     DATA_ABSENT_REASON,
     JSON,
@@ -31,7 +34,9 @@ def race_extension(case: Case) -> JSON | None:
     for key in ethnicity.codes:
         concept = table().get(key)
         if concept.system != CDCREC:
-            continue
+            raise MappingError(
+                f"patient.ethnicity: {key!r} is not a CDC race code; US Core race holds only those"
+            )
         slot = "ombCategory" if concept.code in OMB_RACE_CATEGORIES else "detailed"
         parts.append({"url": slot, "valueCoding": concept.coding()})
     parts.append({"url": "text", "valueString": ethnicity.text})
@@ -44,6 +49,9 @@ def to_patient(case: Case) -> JSON:
         "id": patient_id(case),
         "meta": meta(case, case.patient.sources, "mcode-cancer-patient"),
     }
+    if case.patient.note:
+        # Patient has no note element: the note is narrative that adds to the data.
+        resource["text"] = narrative(case.patient.note)
     race = race_extension(case)
     if race:
         resource["extension"] = [race]
@@ -63,21 +71,47 @@ def to_patient(case: Case) -> JSON:
     return resource
 
 
+NARRATIVE_OPEN = '<div xmlns="http://www.w3.org/1999/xhtml"><p>'
+NARRATIVE_CLOSE = "</p></div>"
+REPORT_TYPE = "Case report (journal article)"
+
+
+def narrative(text: str) -> JSON:
+    return {"status": "additional", "div": NARRATIVE_OPEN + html.escape(text, quote=False) + NARRATIVE_CLOSE}
+
+
+def from_narrative(value: JSON) -> str | None:
+    div = value.get("div")
+    if value.get("status") != "additional" or not isinstance(div, str):
+        return None
+    if not (div.startswith(NARRATIVE_OPEN) and div.endswith(NARRATIVE_CLOSE)):
+        return None
+    return html.unescape(div[len(NARRATIVE_OPEN) : -len(NARRATIVE_CLOSE)])
+
+
 def to_report_document(case: Case) -> JSON:
+    """The article: DOI, title, journal (as custodian) and year; the case's title describes it here."""
+    report = case.report
+    attachment: JSON = {"url": report_url(case)}
+    if report.title:
+        attachment["title"] = report.title
+    if report.year is not None:
+        if not 1 <= report.year <= 9999:
+            raise MappingError(f"report.year: {report.year} is not a year FHIR can write (1 to 9999)")
+        attachment["creation"] = f"{report.year:04d}"
     document: JSON = {
         "resourceType": "DocumentReference",
         "id": resource_id(case, "report"),
         "meta": {"source": report_url(case)},
-        "identifier": [{"system": "https://doi.org", "value": case.report.doi}],
+        "identifier": [{"system": "https://doi.org", "value": report.doi}],
         "status": "current",
-        "type": text_concept("Case report (journal article)"),
+        "type": text_concept(REPORT_TYPE),
         "subject": patient_ref(case),
-        "description": case.report.title or f"Case report, DOI {case.report.doi}",
-        "content": [{"attachment": {"url": report_url(case)}}],
+        "description": case.title,
     }
-    if case.report.journal or case.report.year:
-        label = ", ".join(str(x) for x in (case.report.journal, case.report.year) if x)
-        document["content"][0]["attachment"]["title"] = label
+    if report.journal:
+        document["custodian"] = {"display": report.journal}
+    document["content"] = [{"attachment": attachment}]
     return document
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fhirconv.errors import MappingError
 from fhirconv.mapping.common import (
     JSON,
     body_site,
@@ -9,6 +10,7 @@ from fhirconv.mapping.common import (
     meta,
     notes,
     patient_ref,
+    period,
     reference,
     resource_id,
     text_concept,
@@ -25,6 +27,23 @@ def _profile(procedure: Procedure) -> str | None:
     return None
 
 
+def _performed(procedure: Procedure) -> JSON:
+    """``performed[x]``: one of a period, a date, or 'past history'; FHIR holds only one."""
+    owner = f"procedure {procedure.id!r}"
+    given = [name for name, value in (("period", procedure.period), ("date", procedure.date)) if value]
+    if procedure.history:
+        given.append("history")
+    if len(given) > 1:
+        raise MappingError(f"{owner}: give only one of {' and '.join(given)} (Procedure.performed[x] is one)")
+    if procedure.period is not None:
+        return {"performedPeriod": period(procedure.period, owner)}
+    if procedure.date:
+        return {"performedDateTime": procedure.date}
+    if procedure.history:
+        return {"performedString": PAST_HISTORY}
+    return {}
+
+
 def to_procedure(case: Case, procedure: Procedure) -> JSON:
     resource: JSON = {
         "resourceType": "Procedure",
@@ -37,13 +56,7 @@ def to_procedure(case: Case, procedure: Procedure) -> JSON:
     resource["category"] = text_concept(procedure.kind)
     resource["code"] = codeable(procedure.code)
     resource["subject"] = patient_ref(case)
-    if procedure.period:
-        period = {k: v for k, v in (("start", procedure.period.start), ("end", procedure.period.end)) if v}
-        resource["performedPeriod"] = period
-    elif procedure.date:
-        resource["performedDateTime"] = procedure.date
-    elif procedure.history:
-        resource["performedString"] = PAST_HISTORY
+    resource.update(_performed(procedure))
     if procedure.primary:
         resource["reasonReference"] = [reference("Condition", resource_id(case, procedure.primary))]
     site = body_site(procedure.body_site, procedure.laterality)
