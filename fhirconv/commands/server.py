@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -331,6 +332,14 @@ def pulled_document(bundle: dict[str, Any]) -> dict[str, Any]:
     help="Use Patient/$everything, or searches by patient; by default $everything when the "
     "server's CapabilityStatement offers it.",
 )
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    metavar="TYPE",
+    help="Search only these resource types (repeatable); by default every clinical type of the "
+    "R4 Patient compartment that the server can search.",
+)
 def pull(
     server: str,
     token: str | None,
@@ -341,6 +350,7 @@ def pull(
     patient: str,
     output: Path | None,
     everything: bool | None,
+    types: tuple[str, ...],
 ) -> None:
     """Read one patient's resources back from a FHIR R4 server, as a collection Bundle.
 
@@ -350,10 +360,15 @@ def pull(
     """
     import orjson
 
-    from fhirconv.server.pull import collection_bundle, fetch_patient
+    from fhirconv.server.pull import PATIENT_SEARCH, collection_bundle, fetch_patient
 
+    for name in types:
+        if not re.fullmatch(r"[A-Z][A-Za-z]+", name):
+            raise InputError(f"--type {name!r} is not a FHIR resource type name")
     with make_client(server, token, timeout, retries, backoff, allow_insecure_http) as client:
-        resources = fetch_patient(client, patient, use_everything=everything)
+        resources = fetch_patient(
+            client, patient, types=types or tuple(PATIENT_SEARCH), use_everything=everything
+        )
         bundle = collection_bundle(resources, client.base_url)
     data = orjson.dumps(pulled_document(bundle), option=orjson.OPT_INDENT_2) + b"\n"
     if output is None:

@@ -214,7 +214,12 @@ class FhirClient:
                 self._wait(attempt, attempts, _transport_reason(err), None)
                 continue
             log.debug("%s %s -> %s", method, shown, response.status_code)
-            if response.status_code in RETRY_STATUSES and not last:
+            # 429 and 503 say the request was not processed; after a 500, 502 or
+            # 504 it may have been, so only an idempotent request is repeated.
+            retryable = response.status_code in (429, 503) or (
+                idempotent and response.status_code in RETRY_STATUSES
+            )
+            if retryable and not last:
                 self._wait(
                     attempt,
                     attempts,

@@ -12,23 +12,65 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from fhirconv.server.client import FhirClient, display_url
-from fhirconv.server.errors import ResourceNotFound
+from fhirconv.server.errors import ResourceNotFound, ServerRejected
 
-# The resource types fhirconv's mapping writes.  The patient search parameter
-# each of them has in R4 core (search-parameters.json).
+# The clinical resource types of the R4 Patient compartment
+# (http://hl7.org/fhir/R4/compartmentdefinition-patient.html, FHIR 4.0.1) with
+# the search parameter that names the patient, the first the definition lists.
+# The whole compartment rather than the types fhirconv writes today: a pull must
+# not miss what a newer export or another producer stored.  Left out: billing,
+# scheduling, audit and the people around the patient (Account, Appointment,
+# AppointmentResponse, AuditEvent, ChargeItem, Claim, ClaimResponse, Coverage,
+# CoverageEligibilityRequest, CoverageEligibilityResponse, EnrollmentRequest,
+# ExplanationOfBenefit, Group, Invoice, Patient, Person, RelatedPerson, Schedule,
+# SupplyDelivery, SupplyRequest).
 PATIENT_SEARCH: dict[str, str] = {
-    "Condition": "patient",
-    "Observation": "patient",
-    "MedicationStatement": "patient",
-    "MedicationRequest": "patient",
-    "MedicationAdministration": "patient",
-    "Procedure": "patient",
-    "DiagnosticReport": "patient",
-    "Specimen": "patient",
+    "AdverseEvent": "subject",
+    "AllergyIntolerance": "patient",
+    "Basic": "patient",
     "BodyStructure": "patient",
-    "Encounter": "patient",
     "CarePlan": "patient",
-    "DocumentReference": "patient",
+    "CareTeam": "patient",
+    "ClinicalImpression": "subject",
+    "Communication": "subject",
+    "CommunicationRequest": "subject",
+    "Composition": "subject",
+    "Condition": "patient",
+    "Consent": "patient",
+    "DetectedIssue": "patient",
+    "DeviceRequest": "subject",
+    "DeviceUseStatement": "subject",
+    "DiagnosticReport": "subject",
+    "DocumentManifest": "subject",
+    "DocumentReference": "subject",
+    "Encounter": "subject",
+    "EpisodeOfCare": "patient",
+    "FamilyMemberHistory": "patient",
+    "Flag": "patient",
+    "Goal": "patient",
+    "ImagingStudy": "patient",
+    "Immunization": "patient",
+    "ImmunizationEvaluation": "patient",
+    "ImmunizationRecommendation": "patient",
+    "List": "subject",
+    "MeasureReport": "patient",
+    "Media": "subject",
+    "MedicationAdministration": "patient",
+    "MedicationDispense": "subject",
+    "MedicationRequest": "subject",
+    "MedicationStatement": "subject",
+    "MolecularSequence": "patient",
+    "NutritionOrder": "patient",
+    "Observation": "subject",
+    "Procedure": "patient",
+    "Provenance": "patient",
+    "QuestionnaireResponse": "subject",
+    "RequestGroup": "subject",
+    "RiskAssessment": "subject",
+    "ServiceRequest": "subject",
+    "Specimen": "subject",
+    "Task": "patient",
+    "VisionPrescription": "patient",
 }
 
 # The order resources are written in: the patient first, then by type and id,
@@ -78,7 +120,12 @@ def fetch_patient(
         patient = client.read("Patient", patient_id)
     except ResourceNotFound as err:
         raise ResourceNotFound(f"The server has no Patient/{patient_id}", err.outcome, err.status) from None
-    capabilities = client.capabilities()
+    try:
+        capabilities = client.capabilities()
+    except ServerRejected:
+        # Every R4 server should answer /metadata; one that does not still
+        # answers searches, and all of them are tried.
+        capabilities = {}
     if use_everything is None:
         use_everything = offers_everything(capabilities)
     found: dict[tuple[str, str], dict[str, Any]] = {("Patient", patient_id): patient}

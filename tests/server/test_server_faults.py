@@ -30,10 +30,12 @@ def outcome(text: str, code: str = "exception") -> dict:
 def transaction_ok(request: Seen) -> Reply:
     """A correct transaction-response to whatever transaction came in."""
     bundle = json.loads(request.body)
-    entries = [
-        {"response": {"status": "201 Created", "location": f"{e['request']['url']}/_history/1"}}
-        for e in bundle["entry"]
-    ]
+    entries = []
+    for i, entry in enumerate(bundle["entry"]):
+        url = entry["request"]["url"]
+        if entry["request"]["method"] == "POST":
+            url = f"{url}/new-{i}"  # the server names what is POSTed
+        entries.append({"response": {"status": "201 Created", "location": f"{url}/_history/1"}})
     return Reply(200, {"resourceType": "Bundle", "type": "transaction-response", "entry": entries})
 
 
@@ -294,7 +296,8 @@ def test_next_link_to_another_server_is_not_followed(faulty_server, run_cli):
     result = run_cli("pull", "--server", server.base_url, "--patient", "p1", "--token", TOKEN)
     assert result.code == 5
     assert result.err == (
-        "Error: Condition: the server's `next` link points to another server "
+        # AdverseEvent: the first type of the Patient compartment searched.
+        "Error: AdverseEvent: the server's `next` link points to another server "
         "(https://elsewhere.example/fhir/Condition?p=2); not following it\n"
     )
     assert all("elsewhere" not in s.path for s in server.seen)
@@ -320,3 +323,91 @@ def test_commands_have_help(run_cli, option):
     assert result.code == 0
     assert "Exit codes: 0 ok" in result.out
     assert "FHIRCONV_TOKEN" in result.out
+
+
+def _post_bundle(tmp_path):
+    path = tmp_path / "post.json"
+    entry = {
+        "fullUrl": "urn:uuid:6b1e0b8e-4c1a-4f55-9c11-000000000001",
+        "resource": {"resourceType": "Patient", "gender": "female"},
+        "request": {"method": "POST", "url": "Patient"},
+    }
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": "transaction", "entry": [entry]}))
+    return path
+
+
+def test_non_idempotent_transaction_is_not_repeated_after_a_500(faulty_server, run_cli, tmp_path):
+    # A POST entry would be created twice if the first attempt had in fact gone through.
+    server = faulty_server(Reply(500, outcome("maybe stored")), transaction_ok)
+    result = run_cli("push", _post_bundle(tmp_path), "--server", server.base_url, *FAST)
+    assert result.code == 5
+    assert len(server.seen) == 1
+    assert "Retrying" not in result.err
+
+
+def test_non_idempotent_transaction_is_repeated_after_a_503(faulty_server, run_cli, tmp_path):
+    # 503 says the server did not process the request: safe to send again.
+    server = faulty_server(Reply(503, outcome("busy")), transaction_ok)
+    result = run_cli("push", _post_bundle(tmp_path), "--server", server.base_url, *FAST)
+    assert result.code == 0, result.err
+    assert len(server.seen) == 2
+    assert "201 Created POST Patient -> Patient/new-0\n" in result.out
+
+
+def test_pull_without_a_capability_statement_searches_every_type(faulty_server, run_cli):
+    def answer(request: Seen) -> Reply:
+        path = request.path.split("?")[0]
+        if path.endswith("/Patient/p1"):
+            return Reply(200, {"resourceType": "Patient", "id": "p1"})
+        if path.endswith("/Condition"):
+            assert "patient=Patient%2Fp1" in request.path
+            return Reply(
+                200,
+                {
+                    "resourceType": "Bundle",
+                    "type": "searchset",
+                    "entry": [{"resource": {"resourceType": "Condition", "id": "c1"}}],
+                },
+            )
+        if path.endswith("/metadata"):
+            return Reply(404, outcome("no metadata here", "not-supported"))
+        return Reply(200, {"resourceType": "Bundle", "type": "searchset"})
+
+    server = faulty_server(answer)
+    result = run_cli("pull", "--server", server.base_url, "--patient", "p1")
+    assert result.code == 0, result.err
+    assert [e["resource"]["id"] for e in json.loads(result.out)["entry"]] == ["p1", "c1"]
+    searched = {s.path.split("?")[0].rsplit("/", 1)[-1] for s in server.seen}
+    assert {"Condition", "Observation", "MedicationStatement", "Procedure", "Specimen"} <= searched
+
+
+def test_pull_only_the_types_asked_for(faulty_server, run_cli):
+    def answer(request: Seen) -> Reply:
+        if request.path.endswith("/Patient/p1"):
+            return Reply(200, {"resourceType": "Patient", "id": "p1"})
+        if request.path.endswith("/metadata"):
+            return Reply(
+                200,
+                {
+                    "resourceType": "CapabilityStatement",
+                    "status": "active",
+                    "kind": "instance",
+                    "fhirVersion": "4.0.1",
+                    "format": ["json"],
+                    "rest": [{"mode": "server"}],
+                },
+            )
+        return Reply(200, {"resourceType": "Bundle", "type": "searchset"})
+
+    server = faulty_server(answer)
+    result = run_cli(
+        "pull", "--server", server.base_url, "--patient", "p1", "--type", "Observation", "--type", "Condition"
+    )
+    assert result.code == 0, result.err
+    assert [s.path for s in server.seen[2:]] == [
+        "/fhir/Observation?subject=Patient%2Fp1",
+        "/fhir/Condition?patient=Patient%2Fp1",
+    ]
+    bad = run_cli("pull", "--server", server.base_url, "--patient", "p1", "--type", "observation;drop")
+    assert bad.code == 2
+    assert bad.err == "Error: --type 'observation;drop' is not a FHIR resource type name\n"
