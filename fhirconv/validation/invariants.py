@@ -11,6 +11,8 @@ The rest run through fhirpathpy (see :mod:`fhirpath`).
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -74,6 +76,84 @@ def dom_6(resource: dict[str, Any]) -> bool:
     return isinstance(text, dict) and "div" in text
 
 
+QUANTITY_TYPES = frozenset({"Quantity", "Age", "Count", "Distance", "Duration"})
+
+
+def qty_3(value: Any) -> bool:
+    """If a code for the unit is present, the system SHALL also be present."""
+    return not (isinstance(value, dict) and "code" in value and "system" not in value)
+
+
+def _has_value_x(resource: dict[str, Any]) -> bool:
+    return any(key.startswith("value") and key[5:6].isupper() for key in resource)
+
+
+def obs_6(resource: dict[str, Any]) -> bool:
+    """dataAbsentReason SHALL only be present if Observation.value[x] is not present."""
+    return not ("dataAbsentReason" in resource and _has_value_x(resource))
+
+
+def obs_7(resource: dict[str, Any]) -> bool:
+    """If Observation.code is the same as a component code then the value SHALL only be in the component."""
+    if not _has_value_x(resource):
+        return True
+    code = resource.get("code")
+    own = code.get("coding") if isinstance(code, dict) else None
+    if not isinstance(own, list) or not own:
+        return True
+    for component in resource.get("component") or []:
+        ccode = component.get("code") if isinstance(component, dict) else None
+        codings = ccode.get("coding") if isinstance(ccode, dict) else None
+        if isinstance(codings, list) and any(c in own for c in codings):
+            return False
+    return True
+
+
+_DATETIME = re.compile(
+    r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?(Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
+
+
+def _moment(text: str) -> list[float] | None:
+    """A date/dateTime as comparable parts, times moved to UTC; None when malformed."""
+    match = _DATETIME.match(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, zone = match.groups()
+    if hour is None:
+        return [int(p) for p in (year, month, day) if p is not None]
+    moment = datetime(int(year), int(month), int(day), int(hour), int(minute), tzinfo=UTC)
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        moment -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+    parts: list[float] = [moment.year, moment.month, moment.day, moment.hour, moment.minute]
+    if second is not None:
+        parts.append(float(second))
+    return parts
+
+
+def compare_moments(a: list[float], b: list[float]) -> int | None:
+    """FHIRPath ordering: decided at the first differing precision; None (empty) when one stops first."""
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            return -1 if x < y else 1
+    return 0 if len(a) == len(b) else None
+
+
+def per_1(value: Any) -> bool:
+    """If present, start SHALL have a lower value than end (FHIRPath date comparison)."""
+    if not isinstance(value, dict):
+        return True
+    start, end = value.get("start"), value.get("end")
+    if not isinstance(start, str) or not isinstance(end, str):
+        return True
+    a, b = _moment(start), _moment(end)
+    if a is None or b is None:
+        return True  # malformed dates are the schema layer's to report
+    order = compare_moments(a, b)
+    return order is None or order <= 0
+
+
 _URI_TYPES = frozenset({"canonical", "uri", "url"})
 
 
@@ -109,7 +189,13 @@ NATIVE: dict[str, str] = {
     "dom-4": "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()",
     "dom-5": "contained.meta.security.empty()",
     "dom-6": "text.`div`.exists()",
+    "qty-3": "code.empty() or system.exists()",
+    "per-1": "start.hasValue().not() or end.hasValue().not() or (start <= end)",
+    "obs-6": "dataAbsentReason.empty() or value.empty()",
+    "obs-7": "value.empty() or "
+    "component.code.where(coding.intersect(%resource.code.coding).exists()).empty()",
 }
+NATIVE_ROOT = {"obs-6": obs_6, "obs-7": obs_7}
 _SKIP_PREFIX = ("bdl-",)
 Constraint = tuple[str, str, str, str]
 
@@ -177,6 +263,11 @@ def check(walk: Walk) -> list[Issue]:
             if not scope.contained and not dom_6(res):
                 issues.append(_issue("warning", scope.path, "dom-6", humans["dom-6"]))
         for key, severity, human, expression in root_cons:
+            native = NATIVE_ROOT.get(key)
+            if native is not None:
+                if not native(scope.resource):
+                    issues.append(_issue(severity, scope.path, key, human))
+                continue
             if key in NATIVE or key == "dom-3" or key.startswith(_SKIP_PREFIX):
                 continue
             _run(
@@ -199,6 +290,10 @@ def check(walk: Walk) -> list[Issue]:
                 issues.append(_issue("error", node.path, "ext-1", humans["ext-1"]))
             elif node.type == "Reference" and not ref_1(value, scope.root):
                 issues.append(_issue("error", node.path, "ref-1", humans["ref-1"]))
+            elif node.type in QUANTITY_TYPES and not qty_3(value):
+                issues.append(_issue("error", node.path, "qty-3", humans["qty-3"]))
+            elif node.type == "Period" and not per_1(value):
+                issues.append(_issue("error", node.path, "per-1", humans["per-1"]))
             cons = constraints_for(node) if ("cons" in node.element or node.context is not None) else ()
             if cons:
                 base = node.context.path if node.context is not None else node.type
@@ -248,6 +343,8 @@ def _native_humans() -> dict[str, str]:
         "ele-1": "All FHIR elements must have a @value or children",
         "ext-1": "Must have either extensions or value[x], not both",
         "ref-1": "SHALL have a contained resource if a local reference is provided",
+        "qty-3": "If a code for the unit is present, the system SHALL also be present",
+        "per-1": "If present, start SHALL have a lower value than end",
     }
     for key, _, human, _ in definitions.core_types()["DomainResource"]["elements"]["DomainResource"]["cons"]:
         humans[key] = human
