@@ -2,24 +2,67 @@
 
 from __future__ import annotations
 
+import copy
+import re
 from typing import Literal
+
+from pydantic import ValidationError
 
 from fhirconv.errors import MappingError
 from fhirconv.mapping.common import JSON, full_url, resource_id
-from fhirconv.mapping.conditions import to_condition_resources
-from fhirconv.mapping.disagreements import to_disagreement
-from fhirconv.mapping.medications import to_medication_resources
-from fhirconv.mapping.observations import to_observation_resources
+from fhirconv.mapping.conditions import (
+    GROUP_KEYS,
+    HISTOLOGY_EXT,
+    RECURRENCE_CODE,
+    TNM_AXES,
+    from_primary_condition,
+    from_recurrence,
+    from_secondary_condition,
+    from_size_observation,
+    from_staging_group,
+    from_tnm_category,
+    to_condition_resources,
+)
+from fhirconv.mapping.disagreements import from_disagreement, to_disagreement
+from fhirconv.mapping.medications import from_regimen, from_statement, to_medication_resources
+from fhirconv.mapping.observations import (
+    IMAGING_FINDING,
+    IMAGING_STUDY,
+    MARKER_KEYS,
+    from_disease_status,
+    from_imaging_finding,
+    from_imaging_study,
+    from_specimen,
+    from_tumor_marker,
+    to_observation_resources,
+)
 from fhirconv.mapping.patient import (
+    AGE_CODE,
+    REPORT_TYPE,
+    VITAL_CODE,
+    case_id_from_patient,
+    from_age_observation,
+    from_patient,
+    from_report_document,
+    from_vital_status,
+    take_case_identifier,
     to_age_observations,
     to_patient,
     to_report_document,
     to_vital_status_observation,
 )
-from fhirconv.mapping.procedures import to_procedure_resources
+from fhirconv.mapping.procedures import from_procedure, to_procedure_resources
+from fhirconv.mapping.reading import Reader, Unmapped, has_code, text_of
 from fhirconv.model.case import Case
 
 BundleType = Literal["transaction", "collection"]
+# Observations the export names by text only (no confirmed code exists).
+TEXT_KINDS = {
+    AGE_CODE: "age",
+    VITAL_CODE: "vital",
+    RECURRENCE_CODE: "recurrence",
+    IMAGING_FINDING: "finding",
+}
 
 
 def case_resources(case: Case) -> list[JSON]:
@@ -67,3 +110,268 @@ def build_bundle(case: Case, bundle_type: BundleType = "transaction") -> JSON:
         "type": bundle_type,
         "entry": entries,
     }
+
+
+# --- the way back -------------------------------------------------------------------------
+
+
+def case_from_resources(entries: list[tuple[str, JSON, str | None]]) -> tuple[Case, list[Unmapped]]:
+    """The case a set of resources tells, and what of them could not be mapped.
+
+    ``entries`` are (location, resource, fullUrl or None), in bundle order.  The
+    resources are read from copies: each reader takes what it maps, and what is
+    left is reported.
+    """
+    reader = Reader()
+    work = [(loc, copy.deepcopy(resource), url) for loc, resource, url in entries]
+    patients = [(loc, r) for loc, r, _ in work if r.get("resourceType") == "Patient"]
+    if not patients:
+        raise MappingError("the bundle has no Patient: a case is about one patient")
+    if len(patients) > 1:
+        where = ", ".join(loc for loc, _ in patients)
+        raise MappingError(f"the bundle has {len(patients)} Patients ({where}): a case is about one patient")
+    patient_loc, patient = patients[0]
+    documents = [(loc, r) for loc, r, _ in work if _is_report(r)]
+    doi = None
+    if documents:
+        for identifier in documents[0][1].get("identifier") or []:
+            if isinstance(identifier, dict) and identifier.get("system") == "https://doi.org":
+                doi = identifier.get("value")
+    meta = patient.get("meta") if isinstance(patient.get("meta"), dict) else {}
+    source = meta.get("source") if isinstance(meta, dict) else None
+    reader.report_url = f"https://doi.org/{doi}" if doi else source if isinstance(source, str) else None
+    reader.case_id = case_id_from_patient(patient, reader.report_url) or _slug(str(patient.get("id", "case")))
+    for _, resource, url in work:
+        rtype, rid = resource.get("resourceType"), resource.get("id")
+        if not isinstance(rtype, str) or not isinstance(rid, str):
+            continue
+        target = (rtype, reader.fact_id(rid))
+        reader.targets[f"{rtype}/{rid}"] = target
+        if url:
+            reader.targets[url] = target
+    case = _assemble(reader, work, patient_loc, patient, documents)
+    return case, reader.unmapped
+
+
+def _is_report(resource: JSON) -> bool:
+    kind = resource.get("type")
+    return resource.get("resourceType") == "DocumentReference" and isinstance(kind, dict) and (
+        kind.get("text") == REPORT_TYPE
+    )
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:48]
+    return slug or "case"
+
+
+def _observation_kind(resource: JSON) -> str | None:
+    code = resource.get("code")
+    text = text_of(code)
+    if text in TEXT_KINDS and not (isinstance(code, dict) and code.get("coding")):
+        return TEXT_KINDS[text]
+    if has_code(code, "size.tumor"):
+        return "size"
+    if any(has_code(code, key) for key in GROUP_KEYS):
+        return "staging"
+    if any(has_code(code, key) for key in TNM_AXES):
+        return "tnm"
+    if any(has_code(code, key) for key in MARKER_KEYS.values()):
+        return "marker"
+    if has_code(code, "disease_status.code"):
+        return "status"
+    return None
+
+
+def _procedure_kind(resource: JSON) -> str:
+    category = text_of(resource.get("category"))
+    if category == IMAGING_STUDY:
+        return "imaging"
+    if category == "regimen":
+        return "regimen"
+    return "procedure"
+
+
+def _condition_kind(resource: JSON) -> str:
+    profiles = (resource.get("meta") or {}).get("profile") or []
+    if any(str(p).endswith("mcode-secondary-cancer-condition") for p in profiles):
+        return "secondary"
+    if any(str(p).endswith("mcode-primary-cancer-condition") for p in profiles):
+        return "primary"
+    urls = [e.get("url") for e in resource.get("extension") or [] if isinstance(e, dict)]
+    return "primary" if HISTOLOGY_EXT in urls else "secondary"
+
+
+def _assemble(
+    reader: Reader,
+    work: list[tuple[str, JSON, str | None]],
+    patient_loc: str,
+    patient: JSON,
+    documents: list[tuple[str, JSON]],
+) -> Case:
+    data: JSON = {"id": reader.case_id}
+    take_case_identifier(patient, reader.report_url)
+    data["patient"] = from_patient(reader, patient, patient_loc)
+    title = None
+    if documents:
+        data["report"], title = from_report_document(reader, documents[0][1], documents[0][0])
+    else:
+        data["report"] = {}
+    data["title"] = title or f"Imported case {reader.case_id}"
+    lists: dict[str, list[JSON]] = {key: [] for key in (
+        "ages", "primaries", "metastases", "specimens", "tumor_markers", "imaging", "procedures",
+        "therapies", "disease_status", "disagreements")}
+    primaries: dict[str, JSON] = {}
+    conditions: dict[str, JSON] = {}
+    stagings: dict[str, tuple[str | None, JSON]] = {}
+    members: dict[str, tuple[str, str]] = {}  # T/N/M observation id -> (axis, category)
+    groups: dict[str, str] = {}  # T/N/M observation id -> the stage group that has it as member
+    studies: dict[str, JSON] = {}
+    regimens: dict[str, JSON] = {}
+    pending: list[tuple[str, str | None, JSON]] = []  # (kind, owner, fragment) attached after all are read
+    for loc, resource, _ in work:
+        rtype = resource.get("resourceType")
+        if resource is patient or (documents and resource is documents[0][1]):
+            pass
+        elif rtype == "Observation":
+            kind = _observation_kind(resource)
+            if kind == "age":
+                lists["ages"].append(from_age_observation(reader, resource, loc))
+            elif kind == "vital":
+                data["vital_status"] = from_vital_status(reader, resource, loc)
+            elif kind == "size":
+                owner, size = from_size_observation(reader, resource, loc)
+                pending.append(("size", owner, size))
+            elif kind == "staging":
+                owner, staging, member_ids = from_staging_group(reader, resource, loc)
+                stagings[staging["id"]] = (owner, staging)
+                for member in member_ids:
+                    groups[member] = staging["id"]
+            elif kind == "tnm":
+                found = from_tnm_category(reader, resource, loc)
+                if found:
+                    members[reader.fact_id(resource["id"])] = found
+            elif kind == "recurrence":
+                owner, recurrence = from_recurrence(reader, resource, loc)
+                pending.append(("recurrence", owner, recurrence))
+            elif kind == "marker":
+                marker = from_tumor_marker(reader, resource, loc)
+                if marker:
+                    lists["tumor_markers"].append(marker)
+            elif kind == "finding":
+                study, finding = from_imaging_finding(reader, resource, loc)
+                pending.append(("finding", study, finding))
+            elif kind == "status":
+                lists["disease_status"].append(from_disease_status(reader, resource, loc))
+            else:
+                reader.report(loc, "unsupported", "an Observation of a kind the case model does not hold")
+                continue
+        elif rtype == "Condition":
+            if _condition_kind(resource) == "primary":
+                primary = from_primary_condition(reader, resource, loc)
+                primaries[primary["id"]] = primary
+                conditions[primary["id"]] = primary
+                lists["primaries"].append(primary)
+            else:
+                metastasis = from_secondary_condition(reader, resource, loc)
+                conditions[metastasis["id"]] = metastasis
+                lists["metastases"].append(metastasis)
+        elif rtype == "Specimen":
+            lists["specimens"].append(from_specimen(reader, resource, loc))
+        elif rtype == "Procedure":
+            kind = _procedure_kind(resource)
+            if kind == "imaging":
+                imaging = from_imaging_study(reader, resource, loc)
+                studies[imaging["id"]] = imaging
+                lists["imaging"].append(imaging)
+            elif kind == "regimen":
+                regimen = from_regimen(reader, resource, loc)
+                regimen["_agents"] = []
+                regimens[regimen["id"]] = regimen
+                lists["therapies"].append(regimen)
+            else:
+                lists["procedures"].append(from_procedure(reader, resource, loc))
+        elif rtype == "MedicationStatement":
+            part_of, therapy, agent = from_statement(reader, resource, loc)
+            if part_of in regimens:
+                regimens[part_of]["_agents"].append((therapy, agent))
+            else:
+                therapy["agents"] = [agent]
+                lists["therapies"].append(therapy)
+        elif rtype == "DetectedIssue":
+            disagreement = from_disagreement(reader, resource, loc)
+            if disagreement:
+                lists["disagreements"].append(disagreement)
+            continue
+        else:
+            reader.report(loc, "unsupported", f"resource type {rtype} is not part of the case model")
+            continue
+        resource.pop("resourceType", None)
+        resource.pop("id", None)
+        reader.leftover(resource, loc)
+    _attach(reader, lists, primaries, conditions, stagings, members, groups, studies, regimens, pending)
+    for key, items in lists.items():
+        if items:
+            data[key] = items
+    try:
+        return Case.model_validate(data)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()[:5]
+        )
+        raise MappingError(f"the bundle does not make a valid case: {problems}") from None
+
+
+def _attach(
+    reader: Reader,
+    lists: dict[str, list[JSON]],
+    primaries: dict[str, JSON],
+    conditions: dict[str, JSON],
+    stagings: dict[str, tuple[str | None, JSON]],
+    members: dict[str, tuple[str, str]],
+    groups: dict[str, str],
+    studies: dict[str, JSON],
+    regimens: dict[str, JSON],
+    pending: list[tuple[str, str | None, JSON]],
+) -> None:
+    for primary in primaries.values():
+        primary["staging"], primary["recurrences"], primary["sizes"] = [], [], []
+    for metastasis in lists["metastases"]:
+        metastasis["sizes"] = []
+    for staging_id, (owner, staging) in stagings.items():
+        staged = primaries.get(owner or "")
+        if staged is None:
+            reader.report(f"Observation/{staging_id}", "not mapped", "a stage group of no primary cancer")
+            continue
+        stage_group = staged.get("_stages", {}).get(staging_id)
+        if stage_group:
+            staging["stage_group"] = stage_group
+        staged["staging"].append(staging)
+    for member_id, (axis, category) in members.items():
+        group = groups.get(member_id)
+        if group in stagings:
+            stagings[group][1][axis] = category
+        else:
+            reader.report(f"Observation/{member_id}", "not mapped", "a TNM category no stage group has")
+    for kind, owner, fragment in pending:
+        if kind == "size" and owner in conditions:
+            conditions[owner]["sizes"].append(fragment)
+        elif kind == "recurrence" and owner in primaries:
+            primaries[owner]["recurrences"].append(fragment)
+        elif kind == "finding" and owner in studies:
+            studies[owner]["findings"].append(fragment)
+        else:
+            reader.report(f"{kind} of {owner}", "not mapped", f"a {kind} whose owner is not in the bundle")
+    for regimen in regimens.values():
+        agents = regimen.pop("_agents")
+        if not agents:
+            continue
+        first = agents[0][0]
+        regimen.update({k: v for k, v in first.items() if k != "id"})
+        regimen["agents"] = [agent for _, agent in agents]
+    lists["therapies"] = [t for t in lists["therapies"] if "agents" in t]
+    for item in [*conditions.values(), *studies.values()]:
+        for key in ("sizes", "findings", "staging", "recurrences"):
+            if key in item and not item[key]:
+                del item[key]
+        item.pop("_stages", None)

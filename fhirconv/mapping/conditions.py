@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fhirconv.mapping.common import (
     JSON,
     absent,
@@ -18,6 +20,7 @@ from fhirconv.mapping.common import (
     size_components,
     text_concept,
 )
+from fhirconv.mapping.reading import Reader, take_text, text_of
 from fhirconv.model.case import Case, Metastasis, PrimaryCancer, Size, Staging
 from fhirconv.terminology import table
 
@@ -28,6 +31,7 @@ CONFIRMED_BY = "Confirmed by"
 DESCRIPTION_NOTE = "description"
 RECURRENCE_CODE = "Cancer recurrence"
 STAGE_PREFIX = "TNM stage group, prefix "
+STAGE_TEXT = "Stage "
 
 
 def condition_ref(case: Case, fact_id: str) -> JSON:
@@ -149,7 +153,7 @@ def _stage_value(staging: Staging) -> JSON:
     concept: JSON = {}
     if table().has_key(key):
         concept["coding"] = [table().get(key).coding()]
-    concept["text"] = f"Stage {staging.stage_group}"
+    concept["text"] = f"{STAGE_TEXT}{staging.stage_group}"
     return concept
 
 
@@ -268,3 +272,259 @@ def to_condition_resources(case: Case) -> list[JSON]:
         for i, size in enumerate(metastasis.sizes):
             out.append(to_size_observation(case, metastasis.id, i, size, metastasis.sources, focus))
     return out
+
+
+# --- the way back -------------------------------------------------------------------------
+
+CLINICAL_STATUSES = ("active", "recurrence", "remission", "resolved")
+
+
+def _condition_common(reader: Reader, resource: JSON, loc: str) -> JSON:
+    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
+    for i, category in enumerate(resource.get("category") or []):
+        reader.concept_key(category, f"{loc}.category[{i}]", "category.problem_list")
+    onset = resource.pop("onsetDateTime", None)
+    if isinstance(onset, str):
+        out["_date"] = reader.partial_date(onset, f"{loc}.onsetDateTime")
+    return out
+
+
+def from_primary_condition(reader: Reader, resource: JSON, loc: str) -> JSON:
+    """A PrimaryCancerCondition as the model's primary (staging, sizes, recurrences come later)."""
+    out = _condition_common(reader, resource, loc)
+    if "_date" in out:
+        out["diagnosis_date"] = out.pop("_date")
+    for i, ext in enumerate(resource.get("extension") or []):
+        if isinstance(ext, dict) and ext.get("url") == HISTOLOGY_EXT:
+            out["histology"] = reader.term(ext.get("valueCodeableConcept"), f"{loc}.extension[{i}]")
+            ext.pop("url")
+    key = reader.concept_key(resource.get("clinicalStatus"), f"{loc}.clinicalStatus", "clinical.")
+    if key and key != "clinical.active":
+        out["clinical_status"] = key.removeprefix("clinical.")
+    reader.concept_key(resource.get("verificationStatus"), f"{loc}.verificationStatus", "verification.")
+    out["condition"] = reader.term(resource.get("code"), f"{loc}.code")
+    sites = resource.get("bodySite") or []
+    for i, site in enumerate(sites[:2]):
+        term, side = reader.body_site(site, f"{loc}.bodySite[{i}]")
+        if side and (i == 0 or side != out.get("laterality")):
+            out["laterality"] = side
+        out["body_site" if i == 0 else "quadrant"] = term
+    # The stage summaries give each staging's stage group (read with the staging).
+    out["_stages"] = {}
+    for i, stage in enumerate(resource.get("stage") or []):
+        if not isinstance(stage, dict):
+            continue
+        for j, assessment in enumerate(stage.get("assessment") or []):
+            staging_id = reader.ref(assessment, f"{loc}.stage[{i}].assessment[{j}]", ("Observation",))
+            summary = stage.get("summary")
+            text = text_of(summary)
+            if staging_id and isinstance(text, str) and text.startswith(STAGE_TEXT):
+                out["_stages"][staging_id] = text.removeprefix(STAGE_TEXT)
+                stage.pop("summary")
+    note = reader.note(resource, loc)
+    if note:
+        out["note"] = note
+    return out
+
+
+def from_secondary_condition(reader: Reader, resource: JSON, loc: str) -> JSON:
+    out = _condition_common(reader, resource, loc)
+    if "_date" in out:
+        out["date"] = out.pop("_date")
+    for i, ext in enumerate(resource.get("extension") or []):
+        if isinstance(ext, dict) and ext.get("url") == CONDITION_RELATED_EXT:
+            where = f"{loc}.extension[{i}].valueReference"
+            primary = reader.ref(ext.get("valueReference"), where, ("Condition",))
+            if primary:
+                out["primary"] = primary
+                ext.pop("url")
+    reader.concept_key(resource.get("clinicalStatus"), f"{loc}.clinicalStatus", "clinical.active")
+    key = reader.concept_key(resource.get("verificationStatus"), f"{loc}.verificationStatus", "verification.")
+    if key:
+        out["verification"] = key.removeprefix("verification.")
+    out["site"] = reader.term(resource.get("code"), f"{loc}.code")
+    sites = resource.get("bodySite") or []
+    if sites:
+        term, side = reader.body_site(sites[0], f"{loc}.bodySite[0]")
+        if term:
+            out["body_site"] = term
+        if side:
+            out["laterality"] = side
+    confirmed = []
+    for i, evidence in enumerate(resource.get("evidence") or []):
+        way = _confirmation(reader, evidence, f"{loc}.evidence[{i}]")
+        if way:
+            confirmed.append(way)
+    if confirmed:
+        out["confirmed_by"] = confirmed
+    labelled, plain = reader.notes(resource)
+    if DESCRIPTION_NOTE in labelled:
+        out["description"] = labelled.pop(DESCRIPTION_NOTE)
+    for label, text in labelled.items():
+        plain.append(text)
+        reader.report(f"{loc}.note", "unknown label", f"annotation labelled {label!r} kept as note")
+    if plain:
+        out["note"] = "\n\n".join(plain)
+    return out
+
+
+CONFIRMATIONS = ("biopsy", "imaging", "clinical examination")
+
+
+def _confirmation(reader: Reader, evidence: Any, loc: str) -> str | None:
+    if not isinstance(evidence, dict):
+        return None
+    for j, code in enumerate(evidence.get("code") or []):
+        key = reader.concept_key(code, f"{loc}.code[{j}]", "evidence.")
+        if key:
+            return key.removeprefix("evidence.")
+    for detail in evidence.get("detail") or []:
+        if isinstance(detail, dict) and set(detail) == {"display"} and detail["display"] in CONFIRMATIONS:
+            way: str = detail.pop("display")
+            return way
+    return None
+
+
+def from_size_observation(reader: Reader, resource: JSON, loc: str) -> tuple[str | None, JSON]:
+    """(the condition it measures, the model's Size)."""
+    reader.sources(resource, loc)
+    resource.pop("status", None)
+    reader.concept_key(resource.get("code"), f"{loc}.code", "size.tumor")
+    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
+    owner = None
+    for i, focus in enumerate(resource.get("focus") or []):
+        owner = owner or reader.ref(focus, f"{loc}.focus[{i}]", ("Condition",))
+    size: JSON = {}
+    method = take_text(resource, "method")
+    if method:
+        size["method"] = method
+    size.update(size_from_components(reader, resource, loc))
+    return owner, size
+
+
+def size_from_components(reader: Reader, resource: JSON, loc: str) -> JSON:
+    """Tumor-size components (longest or other dimension, in cm), in order."""
+    dimensions = []
+    for i, component in enumerate(resource.get("component") or []):
+        if not isinstance(component, dict):
+            continue
+        key = reader.concept_key(component.get("code"), f"{loc}.component[{i}].code", "size.")
+        if key not in ("size.longest_dimension", "size.other_dimension"):
+            continue
+        quantity = component.get("valueQuantity")
+        if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
+            value = float(quantity.pop("value"))
+            unit = quantity.get("code")
+            if unit == "mm":
+                value /= 10
+            for k in ("unit", "system", "code"):
+                quantity.pop(k, None)
+            dimensions.append(value)
+    return {"dimensions_cm": dimensions} if dimensions else {}
+
+
+TNM_AXES = {"staging.ct": "t", "staging.pt": "t", "staging.cn": "n", "staging.pn": "n", "staging.cm": "m",
+            "staging.pm": "m"}
+GROUP_KEYS = ("staging.clinical_group", "staging.pathological_group")
+
+
+def from_staging_group(reader: Reader, resource: JSON, loc: str) -> tuple[str | None, JSON, list[str]]:
+    """(the primary it stages, the model's Staging without T/N/M, the member fact ids)."""
+    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    resource.pop("status", None)
+    for i, category in enumerate(resource.get("category") or []):
+        reader.concept_key(category, f"{loc}.category[{i}]", "category.laboratory")
+    code = resource.get("code")
+    key = reader.concept_key(code, f"{loc}.code", "staging.")
+    text = text_of(code)
+    if isinstance(code, dict) and isinstance(text, str) and text.startswith(STAGE_PREFIX):
+        out["prefix"] = text.removeprefix(STAGE_PREFIX)
+        code.pop("text")
+    else:
+        out["prefix"] = "p" if key == "staging.pathological_group" else "c"
+    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
+    owner = None
+    for i, focus in enumerate(resource.get("focus") or []):
+        owner = owner or reader.ref(focus, f"{loc}.focus[{i}]", ("Condition",))
+    date = reader.date(resource, "effective", loc)
+    if date:
+        out["date"] = date
+    _absent_method(resource)
+    value = resource.get("valueCodeableConcept")
+    absent_reason = resource.get("dataAbsentReason")
+    if isinstance(value, dict):
+        reader.concept_key(value, f"{loc}.valueCodeableConcept", "stage.")
+        out["stated"] = value.pop("text", None)
+    elif isinstance(absent_reason, dict):
+        out["stated"] = absent_reason.pop("text", None)
+        for coding in absent_reason.get("coding") or []:
+            if isinstance(coding, dict) and coding.get("code") == "unknown":
+                coding.clear()
+    members = []
+    for i, member in enumerate(resource.get("hasMember") or []):
+        member_id = reader.ref(member, f"{loc}.hasMember[{i}]", ("Observation",))
+        if member_id:
+            members.append(member_id)
+    note = reader.note(resource, loc)
+    if note:
+        out["note"] = note
+    return owner, out, members
+
+
+def _absent_method(resource: JSON) -> None:
+    method = resource.get("method")
+    if isinstance(method, dict) and method == absent():
+        resource.pop("method")
+
+
+def from_tnm_category(reader: Reader, resource: JSON, loc: str) -> tuple[str, str] | None:
+    """(axis t/n/m, category such as 'T1c') from a T, N or M category observation."""
+    reader.sources(resource, loc)
+    resource.pop("status", None)
+    for i, category in enumerate(resource.get("category") or []):
+        reader.concept_key(category, f"{loc}.category[{i}]", "category.laboratory")
+    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
+    for i, focus in enumerate(resource.get("focus") or []):
+        reader.ref(focus, f"{loc}.focus[{i}]", ("Condition",))
+    reader.date(resource, "effective", loc)
+    _absent_method(resource)
+    key = reader.concept_key(resource.get("code"), f"{loc}.code", "staging.")
+    value = resource.get("valueCodeableConcept")
+    if key not in TNM_AXES or not isinstance(value, dict):
+        return None
+    axis = TNM_AXES[key]
+    reader.concept_key(value, f"{loc}.valueCodeableConcept", "tnm.")
+    text = value.pop("text", None)
+    if not isinstance(text, str):
+        return None
+    at = text.find(axis.upper())
+    return axis, text[at:] if at >= 0 else text
+
+
+def from_recurrence(reader: Reader, resource: JSON, loc: str) -> tuple[str | None, JSON]:
+    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    resource.pop("status", None)
+    take_text(resource, "code")
+    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
+    owner = None
+    for i, focus in enumerate(resource.get("focus") or []):
+        owner = owner or reader.ref(focus, f"{loc}.focus[{i}]", ("Condition",))
+    date = reader.date(resource, "effective", loc)
+    if date:
+        out["date"] = date
+    out["description"] = resource.pop("valueString", None)
+    confirmed = []
+    for component in resource.get("component") or []:
+        if isinstance(component, dict) and text_of(component.get("code")) == CONFIRMED_BY:
+            confirmed.append(component.pop("valueString", None))
+            component.pop("code")
+    if confirmed:
+        out["confirmed_by"] = confirmed
+    size = size_from_components(reader, resource, loc)
+    if size:
+        out["size"] = size
+    note = reader.note(resource, loc)
+    if note:
+        out["note"] = note
+    return owner, out

@@ -21,6 +21,7 @@ from fhirconv.mapping.common import (
     resource_id,
     text_concept,
 )
+from fhirconv.mapping.reading import Reader, take_text, text_of
 from fhirconv.model.case import Case, Therapy
 
 _PROCEDURE_STATUS = {
@@ -109,3 +110,74 @@ def to_medication_resources(case: Case) -> list[JSON]:
             out.append(to_regimen_procedure(case, therapy))
         out.extend(to_statements(case, therapy))
     return out
+
+
+# --- the way back -------------------------------------------------------------------------
+
+CATEGORIES = ("chemotherapy", "endocrine", "ovarian suppression", "bone-modifying", "targeted", "other")
+INTENTS = ("adjuvant", "neoadjuvant", "maintenance", "salvage", "palliative", "first-line")
+THERAPY_STATUSES = ("active", "completed", "stopped", "intended", "not-taken", "unknown")
+
+
+def split_category(text: str | None) -> tuple[str | None, str]:
+    """'maintenance endocrine' -> ('maintenance', 'endocrine'); the inverse of category_text."""
+    if not text:
+        return None, "other"
+    first, _, rest = text.partition(" ")
+    if first in INTENTS and rest in CATEGORIES:
+        return first, rest
+    return None, text if text in CATEGORIES else "other"
+
+
+def from_regimen(reader: Reader, resource: JSON, loc: str) -> JSON:
+    """The regimen Procedure: its id is the therapy's; everything else comes from the statements."""
+    reader.sources(resource, loc)
+    for key in ("status", "statusReason", "category", "code", "performedPeriod"):
+        resource.pop(key, None)
+    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
+    for i, item in enumerate(resource.get("reasonReference") or []):
+        reader.ref(item, f"{loc}.reasonReference[{i}]", ("Condition",))
+    return {"id": reader.fact_id(resource["id"])}
+
+
+def from_statement(reader: Reader, resource: JSON, loc: str) -> tuple[str | None, JSON, JSON]:
+    """(the regimen it is part of, the therapy's fields, the agent)."""
+    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    regimen = None
+    for i, part in enumerate(resource.get("partOf") or []):
+        regimen = regimen or reader.ref(part, f"{loc}.partOf[{i}]", ("Procedure",))
+    status = resource.pop("status", None)
+    out["status"] = status if status in THERAPY_STATUSES else "unknown"
+    reasons = resource.get("statusReason") or []
+    if reasons and isinstance(reasons[0], dict) and isinstance(reasons[0].get("text"), str):
+        out["reason_not_taken"] = reasons[0].pop("text")
+    intent, category = split_category(text_of(resource.get("category")))
+    if text_of(resource.get("category")) is not None:
+        take_text(resource, "category")
+    out["category"] = category
+    if intent:
+        out["intent"] = intent
+    agent = reader.term(resource.get("medicationCodeableConcept"), f"{loc}.medicationCodeableConcept")
+    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
+    effective = reader.period(resource.get("effectivePeriod"), f"{loc}.effectivePeriod")
+    if effective:
+        out["period"] = effective
+    for item in resource.get("reasonCode") or []:
+        if isinstance(item, dict) and isinstance(item.get("text"), str) and "purpose" not in out:
+            out["purpose"] = item.pop("text")
+    for i, item in enumerate(resource.get("reasonReference") or []):
+        ref = reader.ref(item, f"{loc}.reasonReference[{i}]", ("Condition",))
+        if ref and "primary" not in out:
+            out["primary"] = ref
+    note = reader.note(resource, loc)
+    if note:
+        out["note"] = note
+    for dosage in resource.get("dosage") or []:
+        if not isinstance(dosage, dict):
+            continue
+        repeat = (dosage.get("timing") or {}).get("repeat") or {}
+        if isinstance(repeat.get("count"), int):
+            out["cycles"] = repeat.pop("count")
+            if dosage.get("text") == f"{out['cycles']} cycles":
+                dosage.pop("text")
+    return regimen, out, agent or {"text": "unnamed medication"}

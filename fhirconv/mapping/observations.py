@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fhirconv.mapping.common import (
     JSON,
     body_site,
@@ -17,6 +19,8 @@ from fhirconv.mapping.common import (
     size_components,
     text_concept,
 )
+from fhirconv.mapping.conditions import size_from_components
+from fhirconv.mapping.reading import Reader, take_text, text_of
 from fhirconv.model.case import Case, DiseaseStatus, Imaging, Specimen, TumorMarker
 from fhirconv.terminology import table
 
@@ -210,4 +214,180 @@ def to_observation_resources(case: Case) -> list[JSON]:
     for study in case.imaging:
         out.extend(to_imaging_resources(case, study))
     out.extend(to_disease_status(case, s) for s in case.disease_status)
+    return out
+
+
+# --- the way back -------------------------------------------------------------------------
+
+RESULTS = ("positive", "negative", "low", "equivocal")
+MARKERS = {key: name for name, key in MARKER_KEYS.items()}
+
+
+def from_specimen(reader: Reader, resource: JSON, loc: str) -> JSON:
+    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    kind = resource.get("type")
+    reader.concept_key(kind, f"{loc}.type", "specimen.")
+    out["description"] = take_text(resource, "type") or "specimen"
+    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
+    collection = resource.get("collection")
+    if isinstance(collection, dict):
+        collected = collection.pop("collectedDateTime", None)
+        if isinstance(collected, str):
+            out["collected"] = reader.partial_date(collected, f"{loc}.collection.collectedDateTime")
+        term, side = reader.body_site(collection.get("bodySite"), f"{loc}.collection.bodySite")
+        if term:
+            out["body_site"] = term
+        if side:
+            out["laterality"] = side
+    for i, ext in enumerate(resource.get("extension") or []):
+        if isinstance(ext, dict) and ext.get("url") == SUPPORTING_INFO_EXT:
+            where = f"{loc}.extension[{i}].valueReference"
+            procedure = reader.ref(ext.get("valueReference"), where, ("Procedure",))
+            if procedure:
+                out["procedure"] = procedure
+                ext.pop("url")
+    note = reader.note(resource, loc)
+    if note:
+        out["note"] = note
+    return out
+
+
+def from_tumor_marker(reader: Reader, resource: JSON, loc: str) -> JSON | None:
+    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    for i, ext in enumerate(resource.get("extension") or []):
+        if isinstance(ext, dict) and ext.get("url") == RELATED_CONDITION_EXT:
+            where = f"{loc}.extension[{i}].valueReference"
+            condition = reader.ref(ext.get("valueReference"), where, ("Condition",))
+            if condition:
+                out["condition"] = condition
+                ext.pop("url")
+    resource.pop("status", None)
+    for i, category in enumerate(resource.get("category") or []):
+        reader.concept_key(category, f"{loc}.category[{i}]", "category.laboratory")
+    code = resource.get("code")
+    key = reader.concept_key(code, f"{loc}.code", "marker.")
+    if key is None:
+        return None
+    out["marker"] = MARKERS[key]
+    if isinstance(code, dict) and code.get("text") == out["marker"]:
+        code.pop("text")
+    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
+    date = reader.date(resource, "effective", loc)
+    if date:
+        out["date"] = date
+    quantity = resource.get("valueQuantity")
+    percent = isinstance(quantity, dict) and "%" in (quantity.get("code"), quantity.get("unit"))
+    if isinstance(quantity, dict) and percent and isinstance(quantity.get("value"), int | float):
+        out["percent"] = quantity.pop("value")
+        for k in ("unit", "system", "code"):
+            quantity.pop(k, None)
+    result = _result(reader, resource.get("valueCodeableConcept"), f"{loc}.valueCodeableConcept")
+    for i, interpretation in enumerate(resource.get("interpretation") or []):
+        result = result or _result(reader, interpretation, f"{loc}.interpretation[{i}]")
+    if result:
+        out["result"] = result
+    specimen = reader.ref(resource.get("specimen"), f"{loc}.specimen", ("Specimen",))
+    if specimen:
+        out["specimen"] = specimen
+    note = reader.note(resource, loc)
+    if note:
+        out["note"] = note
+    return out
+
+
+def _result(reader: Reader, concept: Any, loc: str) -> str | None:
+    if not isinstance(concept, dict):
+        return None
+    key = reader.concept_key(concept, loc, "result.")
+    text = concept.get("text")
+    word = key.removeprefix("result.") if key else text if text in RESULTS else None
+    if word is not None and text == word:
+        concept.pop("text")
+    return word
+
+
+def from_imaging_study(reader: Reader, resource: JSON, loc: str) -> JSON:
+    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    if resource.get("status") == "completed":
+        resource.pop("status")
+    take_text(resource, "category")
+    out["modality"] = reader.term(resource.get("code"), f"{loc}.code")
+    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
+    date = reader.date(resource, "performed", loc)
+    if date:
+        out["date"] = date
+    sites = resource.get("bodySite") or []
+    if sites:
+        term, _ = reader.body_site(sites[0], f"{loc}.bodySite[0]")
+        if term:
+            out["body_site"] = term
+    note = reader.note(resource, loc)
+    if note:
+        out["note"] = note
+    out["findings"] = []
+    return out
+
+
+def from_imaging_finding(reader: Reader, resource: JSON, loc: str) -> tuple[str | None, JSON]:
+    """(the imaging study it is part of, the model's Finding)."""
+    reader.sources(resource, loc)
+    study = None
+    for i, part in enumerate(resource.get("partOf") or []):
+        study = study or reader.ref(part, f"{loc}.partOf[{i}]", ("Procedure",))
+    resource.pop("status", None)
+    for i, category in enumerate(resource.get("category") or []):
+        reader.concept_key(category, f"{loc}.category[{i}]", "category.imaging")
+    take_text(resource, "code")
+    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
+    reader.date(resource, "effective", loc)  # the study's date
+    out: JSON = {"description": resource.pop("valueString", None)}
+    _, side = reader.body_site(resource.get("bodySite"), f"{loc}.bodySite")
+    if side:
+        out["laterality"] = side
+    for component in resource.get("component") or []:
+        if isinstance(component, dict) and text_of(component.get("code")) == BIRADS_CODE:
+            text = take_text(component, "valueCodeableConcept")
+            if text and text.startswith("BI-RADS "):
+                out["birads"] = text.removeprefix("BI-RADS ")
+                component.pop("code")
+    size = size_from_components(reader, resource, loc)
+    if size:
+        out["size"] = size
+    return study, out
+
+
+def from_disease_status(reader: Reader, resource: JSON, loc: str) -> JSON:
+    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    coded_evidence = []
+    for i, ext in enumerate(resource.get("extension") or []):
+        if isinstance(ext, dict) and ext.get("url") == EVIDENCE_TYPE_EXT:
+            key = reader.concept_key(ext.get("valueCodeableConcept"), f"{loc}.extension[{i}]", "evidence.")
+            if key:
+                coded_evidence.append(key.removeprefix("evidence."))
+                ext.pop("url")
+    resource.pop("status", None)
+    reader.concept_key(resource.get("code"), f"{loc}.code", "disease_status.")
+    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
+    focus = []
+    for i, item in enumerate(resource.get("focus") or []):
+        ref = reader.ref(item, f"{loc}.focus[{i}]", ("Condition",))
+        if ref:
+            focus.append(ref)
+    if focus:
+        out["focus"] = focus
+    date = reader.date(resource, "effective", loc)
+    if date:
+        out["date"] = date
+    value = resource.get("valueCodeableConcept")
+    key = reader.concept_key(value, f"{loc}.valueCodeableConcept", "status.")
+    out["status"] = key.removeprefix("status.") if key else "undetermined"
+    out["description"] = take_text(resource, "valueCodeableConcept") or out["status"]
+    labelled, plain = reader.notes(resource)
+    evidence_text = labelled.pop(EVIDENCE_NOTE, None)
+    if evidence_text is not None and evidence_text.startswith(EVIDENCE_PREFIX):
+        out["evidence"] = evidence_text.removeprefix(EVIDENCE_PREFIX).split("; ")
+    elif coded_evidence:
+        out["evidence"] = coded_evidence
+    if plain:
+        out["note"] = "\n\n".join(plain)
     return out

@@ -18,9 +18,14 @@ from fhirconv.mapping.common import (
     resource_id,
     text_concept,
 )
+from fhirconv.mapping.reading import Reader, take_text, text_of
 from fhirconv.model.case import Case
 from fhirconv.terminology import CDCREC, table
 
+AGE_CODE = "Age at stated event"
+EVENT_CODE = "Event"
+VITAL_CODE = "Vital status"
+CAUSE_CODE = "Cause of death"
 US_CORE_RACE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-race"
 # The five OMB race categories; every other CDC race code is a 'detailed' one.
 OMB_RACE_CATEGORIES = frozenset({"1002-5", "2028-9", "2054-5", "2076-8", "2106-3"})
@@ -124,7 +129,7 @@ def to_age_observations(case: Case) -> list[JSON]:
                 "id": resource_id(case, age.id),
                 "meta": meta(case, age.sources),
                 "status": "final",
-                "code": text_concept("Age at stated event"),
+                "code": text_concept(AGE_CODE),
                 "subject": patient_ref(case),
                 **effective(age.date, allow_partial_datetime=True),
                 "valueQuantity": {
@@ -133,7 +138,7 @@ def to_age_observations(case: Case) -> list[JSON]:
                     "system": table().get("unit.year").system,
                     "code": "a",
                 },
-                "component": [{"code": text_concept("Event"), "valueString": age.event}],
+                "component": [{"code": text_concept(EVENT_CODE), "valueString": age.event}],
                 **({"note": notes(age.note)} if age.note else {}),
             }
         )
@@ -149,14 +154,14 @@ def to_vital_status_observation(case: Case) -> JSON | None:
         "id": resource_id(case, vital.id),
         "meta": meta(case, vital.sources),
         "status": "final",
-        "code": text_concept("Vital status"),
+        "code": text_concept(VITAL_CODE),
         "subject": patient_ref(case),
         **effective(vital.date, allow_partial_datetime=True),
         "valueCodeableConcept": text_concept(vital.status),
     }
     if vital.causes:
         resource["component"] = [
-            {"code": text_concept("Cause of death"), "valueCodeableConcept": codeable(cause)}
+            {"code": text_concept(CAUSE_CODE), "valueCodeableConcept": codeable(cause)}
             for cause in vital.causes
         ]
     if vital.note:
@@ -164,4 +169,154 @@ def to_vital_status_observation(case: Case) -> JSON | None:
     return resource
 
 
-__all__ = ["to_age_observations", "to_patient", "to_report_document", "to_vital_status_observation"]
+
+
+# --- the way back -------------------------------------------------------------------------
+
+
+def from_patient(reader: Reader, resource: JSON, loc: str) -> JSON:
+    """The model's ``patient`` (and the case id, from the identifier the export writes)."""
+    out: JSON = {"sources": reader.sources(resource, loc)}
+    sex = resource.pop("gender", None)
+    out["sex"] = sex if sex in ("female", "male", "other", "unknown") else "unknown"
+    for i, ext in enumerate(resource.get("extension") or []):
+        if isinstance(ext, dict) and ext.get("url") == US_CORE_RACE:
+            out["ethnicity"] = _race_from(reader, ext, f"{loc}.extension[{i}]")
+    text = resource.get("text")
+    if isinstance(text, dict):
+        note = from_narrative(text)
+        if note is not None:
+            out["note"] = note
+            resource.pop("text")
+    # Derived from the vital status, or the withheld name: checked by the export's own tests.
+    for key in ("deceasedBoolean", "deceasedDateTime"):
+        resource.pop(key, None)
+    for name in resource.get("name") or []:
+        if isinstance(name, dict) and _is_masked(name):
+            name.clear()
+    return out
+
+
+def _is_masked(name: JSON) -> bool:
+    extensions = name.get("extension") or []
+    return set(name) == {"extension"} and all(
+        isinstance(e, dict) and e.get("url") == DATA_ABSENT_REASON for e in extensions
+    )
+
+
+def _race_from(reader: Reader, ext: JSON, loc: str) -> JSON | None:
+    codes: list[str] = []
+    text = None
+    for i, part in enumerate(ext.get("extension") or []):
+        if not isinstance(part, dict):
+            continue
+        if part.get("url") in ("ombCategory", "detailed"):
+            key = reader.code_key(part.get("valueCoding"), f"{loc}.extension[{i}].valueCoding")
+            if key is not None:
+                codes.append(key)
+                part.pop("url")
+        elif part.get("url") == "text" and isinstance(part.get("valueString"), str):
+            text = part.pop("valueString")
+            part.pop("url")
+    if text is None and codes:
+        text = table().get(codes[0]).display
+    if text is None:
+        return None
+    ext.pop("url")
+    return {"text": text, "codes": codes} if codes else {"text": text}
+
+
+def case_id_from_patient(resource: JSON, report_url: str | None) -> str | None:
+    for identifier in resource.get("identifier") or []:
+        if isinstance(identifier, dict) and identifier.get("system") == report_url:
+            value = identifier.get("value")
+            return value if isinstance(value, str) else None
+    return None
+
+
+def take_case_identifier(resource: JSON, report_url: str | None) -> None:
+    for identifier in resource.get("identifier") or []:
+        if isinstance(identifier, dict) and identifier.get("system") == report_url:
+            identifier.clear()
+
+
+def from_report_document(reader: Reader, resource: JSON, loc: str) -> tuple[JSON, str | None]:
+    """The model's ``report``, and the case title the document is described by."""
+    report: JSON = {}
+    for identifier in resource.get("identifier") or []:
+        if isinstance(identifier, dict) and identifier.get("system") == "https://doi.org":
+            report["doi"] = identifier.pop("value")
+            identifier.pop("system")
+    meta = resource.get("meta")
+    if isinstance(meta, dict) and meta.get("source") == reader.report_url:
+        meta.pop("source")
+    resource.pop("status", None)
+    if take_text(resource, "type") != REPORT_TYPE:
+        reader.report(f"{loc}.type", "unexpected", "not the case-report document fhirconv writes")
+    if reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",)) is None:
+        pass
+    title = resource.pop("description", None)
+    custodian = resource.get("custodian")
+    if isinstance(custodian, dict) and isinstance(custodian.get("display"), str):
+        report["journal"] = custodian.pop("display")
+    for content in resource.get("content") or []:
+        attachment = content.get("attachment") if isinstance(content, dict) else None
+        if not isinstance(attachment, dict):
+            continue
+        if attachment.get("url") == reader.report_url:
+            attachment.pop("url")
+        if isinstance(attachment.get("title"), str):
+            report["title"] = attachment.pop("title")
+        creation = attachment.get("creation")
+        if isinstance(creation, str) and creation[:4].isdigit():
+            report["year"] = int(creation[:4])
+            attachment.pop("creation")
+    return report, title if isinstance(title, str) else None
+
+
+def from_age_observation(reader: Reader, resource: JSON, loc: str) -> JSON:
+    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    resource.pop("status", None)
+    resource.pop("code")
+    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
+    date = reader.date(resource, "effective", loc)
+    if date:
+        out["date"] = date
+    quantity = resource.get("valueQuantity")
+    if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
+        out["age_years"] = int(quantity.pop("value"))
+        for key in ("unit", "system", "code"):
+            quantity.pop(key, None)
+    for component in resource.get("component") or []:
+        if isinstance(component, dict) and text_of(component.get("code")) == EVENT_CODE:
+            out["event"] = component.pop("valueString", None)
+            component.pop("code")
+    note = reader.note(resource, loc)
+    if note:
+        out["note"] = note
+    return out
+
+
+def from_vital_status(reader: Reader, resource: JSON, loc: str) -> JSON:
+    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    resource.pop("status", None)
+    resource.pop("code")
+    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
+    date = reader.date(resource, "effective", loc)
+    if date:
+        out["date"] = date
+    out["status"] = take_text(resource, "valueCodeableConcept")
+    causes = []
+    for i, component in enumerate(resource.get("component") or []):
+        if isinstance(component, dict) and text_of(component.get("code")) == CAUSE_CODE:
+            component.pop("code")
+            where = f"{loc}.component[{i}].valueCodeableConcept"
+            cause = reader.term(component.get("valueCodeableConcept"), where)
+            if cause:
+                causes.append(cause)
+    if causes:
+        out["causes"] = causes
+    note = reader.note(resource, loc)
+    if note:
+        out["note"] = note
+    return out

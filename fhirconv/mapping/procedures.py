@@ -15,6 +15,7 @@ from fhirconv.mapping.common import (
     resource_id,
     text_concept,
 )
+from fhirconv.mapping.reading import Reader, take_text, text_of
 from fhirconv.model.case import Case, Procedure
 
 PAST_HISTORY = "past history, date not stated"
@@ -71,3 +72,55 @@ def to_procedure(case: Case, procedure: Procedure) -> JSON:
 
 def to_procedure_resources(case: Case) -> list[JSON]:
     return [to_procedure(case, p) for p in case.procedures]
+
+
+# --- the way back -------------------------------------------------------------------------
+
+KINDS = ("surgery", "biopsy", "radiotherapy", "consultation", "imaging", "other")
+STATUSES = ("completed", "not-done", "in-progress", "unknown")
+
+
+def from_procedure(reader: Reader, resource: JSON, loc: str) -> JSON:
+    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    status = resource.pop("status", None)
+    if status in STATUSES:
+        out["status"] = status
+    elif status is not None:
+        out["status"] = "unknown"
+        reader.report(f"{loc}.status", "unknown code", f"procedure status {status!r} read as unknown")
+    reason = take_text(resource, "statusReason")
+    if reason:
+        out["status_reason"] = reason
+    kind = text_of(resource.get("category"))
+    out["kind"] = kind if kind in KINDS else "other"
+    if kind in KINDS:
+        take_text(resource, "category")
+    out["code"] = reader.term(resource.get("code"), f"{loc}.code")
+    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
+    performed_period = reader.period(resource.get("performedPeriod"), f"{loc}.performedPeriod")
+    if performed_period:
+        out["period"] = performed_period
+    performed = resource.pop("performedDateTime", None)
+    if isinstance(performed, str):
+        out["date"] = reader.partial_date(performed, f"{loc}.performedDateTime")
+    if resource.get("performedString") == PAST_HISTORY:
+        resource.pop("performedString")
+        out["history"] = True
+    for i, reason_ref in enumerate(resource.get("reasonReference") or []):
+        ref = reader.ref(reason_ref, f"{loc}.reasonReference[{i}]", ("Condition",))
+        if ref and "primary" not in out:
+            out["primary"] = ref
+    sites = resource.get("bodySite") or []
+    if sites:
+        term, side = reader.body_site(sites[0], f"{loc}.bodySite[0]")
+        if term:
+            out["body_site"] = term
+        if side:
+            out["laterality"] = side
+    outcome = take_text(resource, "outcome")
+    if outcome:
+        out["outcome"] = outcome
+    note = reader.note(resource, loc)
+    if note:
+        out["note"] = note
+    return out

@@ -1,0 +1,264 @@
+"""What every ``from_fhir`` shares: consuming a resource, resolving references, reporting.
+
+The import works on a copy of each resource and *takes* (removes) every element
+it maps.  Whatever is left afterwards was not mapped, and :meth:`Reader.leftover`
+reports it with its location, so nothing is dropped silently.  Lists keep their
+length while their items are emptied, so that locations keep their indices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhirconv.mapping.common import JSON, LATERALITY_EXT
+from fhirconv.terminology import table
+
+IMPORTED_SOURCE = "Imported FHIR resource"
+LATERALITY_KEYS = {
+    "laterality.left": "left",
+    "laterality.right": "right",
+    "laterality.bilateral": "bilateral",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Unmapped:
+    """Content the import could not map: where, why (a short reason) and what."""
+
+    location: str
+    reason: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"location": self.location, "reason": self.reason, "message": self.message}
+
+
+@dataclass
+class Reader:
+    """The state of one import: the case id, reference targets and the report being built."""
+
+    case_id: str | None = None
+    report_url: str | None = None
+    # A reference as written (fullUrl, or Type/id) -> (resourceType, fact id).
+    targets: dict[str, tuple[str, str]] = field(default_factory=dict)
+    unmapped: list[Unmapped] = field(default_factory=list)
+
+    def report(self, location: str, reason: str, message: str) -> None:
+        self.unmapped.append(Unmapped(location, reason, message))
+
+    def fact_id(self, rid: str) -> str:
+        prefix = f"{self.case_id}-"
+        return rid[len(prefix) :] if self.case_id and rid.startswith(prefix) else rid
+
+    def ref(self, value: Any, loc: str, kinds: tuple[str, ...] = ()) -> str | None:
+        """The fact id a Reference points at (its ``reference`` is taken); None if it cannot."""
+        if not isinstance(value, dict):
+            return None
+        target = value.get("reference")
+        if not isinstance(target, str):
+            return None
+        found = self.targets.get(target)
+        if found is None:
+            self.report(f"{loc}.reference", "missing reference", f"{target} is not a resource of the bundle")
+            value.pop("reference")
+            return None
+        if kinds and found[0] not in kinds:
+            self.report(
+                f"{loc}.reference",
+                "unexpected reference",
+                f"{target} is a {found[0]}; expected {' or '.join(kinds)}",
+            )
+            value.pop("reference")
+            return None
+        value.pop("reference")
+        value.pop("type", None)
+        return found[1]
+
+    def term(self, concept: Any, loc: str) -> JSON | None:
+        """A CodeableConcept as a Term (text and table keys); unknown codes are reported."""
+        if not isinstance(concept, dict):
+            return None
+        codes: list[str] = []
+        displays: list[str] = []
+        for i, coding in enumerate(concept.get("coding") or []):
+            if not isinstance(coding, dict):
+                continue
+            key = self.code_key(coding, f"{loc}.coding[{i}]")
+            if key is not None:
+                codes.append(key)
+            elif isinstance(coding.get("display"), str):
+                displays.append(coding.pop("display"))
+                coding.pop("system", None)
+                coding.pop("code", None)
+        text = concept.pop("text", None)
+        if not isinstance(text, str) or not text:
+            text = displays[0] if displays else (table().get(codes[0]).display if codes else None)
+        if not text:
+            return None
+        out: JSON = {"text": text}
+        if codes:
+            out["codes"] = codes
+        return out
+
+    def code_key(self, coding: Any, loc: str) -> str | None:
+        """The table key of a Coding (taken when known); unknown codes are reported."""
+        if not isinstance(coding, dict):
+            return None
+        system, code = coding.get("system"), coding.get("code")
+        concept = table().find(str(system), str(code)) if system and code else None
+        if concept is None:
+            if code is not None:
+                self.report(loc, "unknown code", f"{system}|{code} is not in fhirconv's terminology table")
+            return None
+        for key in ("system", "code", "display", "version", "userSelected"):
+            coding.pop(key, None)
+        return concept.key
+
+    def concept_key(self, concept: Any, loc: str, prefix: str) -> str | None:
+        """The first coding of a CodeableConcept whose table key starts with ``prefix``."""
+        if not isinstance(concept, dict):
+            return None
+        for i, coding in enumerate(concept.get("coding") or []):
+            if not isinstance(coding, dict):
+                continue
+            system, code = coding.get("system"), coding.get("code")
+            found = table().find(str(system), str(code)) if system and code else None
+            if found is not None and found.key.startswith(prefix):
+                return self.code_key(coding, f"{loc}.coding[{i}]")
+        return None
+
+    def laterality(self, holder: JSON, loc: str) -> str | None:
+        """Take the mCODE laterality qualifier extension of ``holder``, if there is one."""
+        for i, ext in enumerate(holder.get("extension") or []):
+            if isinstance(ext, dict) and ext.get("url") == LATERALITY_EXT:
+                key = self.concept_key(
+                    ext.get("valueCodeableConcept"), f"{loc}.extension[{i}]", "laterality."
+                )
+                if key is not None:
+                    ext.pop("url")
+                    return LATERALITY_KEYS[key]
+        return None
+
+    def body_site(self, concept: Any, loc: str) -> tuple[JSON | None, str | None]:
+        if not isinstance(concept, dict):
+            return None, None
+        side = self.laterality(concept, loc)
+        return self.term(concept, loc), side
+
+    def sources(self, resource: JSON, loc: str) -> list[str]:
+        """The sections of the report a fact comes from: the ``meta.tag`` displays."""
+        meta = resource.get("meta")
+        if not isinstance(meta, dict):
+            return [IMPORTED_SOURCE]
+        meta.pop("profile", None)  # derived from the kind of fact
+        if meta.get("source") == self.report_url:
+            meta.pop("source")
+        out = []
+        for tag in meta.get("tag") or []:
+            if isinstance(tag, dict) and tag.get("system") == self.report_url and tag.get("display"):
+                out.append(tag.pop("display"))
+                tag.pop("system")
+                tag.pop("code", None)
+        return out or [IMPORTED_SOURCE]
+
+    def notes(self, resource: JSON) -> tuple[dict[str, str], list[str]]:
+        """Annotations: those labelled by an element id, and the plain ones in order."""
+        labelled: dict[str, str] = {}
+        plain: list[str] = []
+        for note in resource.get("note") or []:
+            if not isinstance(note, dict) or not isinstance(note.get("text"), str):
+                continue
+            label = note.pop("id", None)
+            text = note.pop("text")
+            if label is not None:
+                labelled[str(label)] = text
+            else:
+                plain.append(text)
+        return labelled, plain
+
+    def note(self, resource: JSON, loc: str) -> str | None:
+        """The fact's own note: the one unlabelled annotation (more are joined and reported)."""
+        _, plain = self.notes(resource)
+        if len(plain) > 1:
+            self.report(f"{loc}.note", "joined", f"{len(plain)} annotations joined into one note")
+            return "\n\n".join(plain)
+        return plain[0] if plain else None
+
+    def date(self, resource: JSON, prefix: str, loc: str) -> str | None:
+        """``{prefix}DateTime``, or a ``{prefix}Period`` that starts and ends on the same partial date."""
+        value = resource.pop(f"{prefix}DateTime", None)
+        if isinstance(value, str):
+            return self.partial_date(value, f"{loc}.{prefix}DateTime")
+        period = resource.get(f"{prefix}Period")
+        if isinstance(period, dict) and period.get("start") and period.get("start") == period.get("end"):
+            resource.pop(f"{prefix}Period")
+            return self.partial_date(str(period["start"]), f"{loc}.{prefix}Period")
+        return None
+
+    def period(self, value: Any, loc: str) -> JSON | None:
+        if not isinstance(value, dict):
+            return None
+        out = {}
+        for key in ("start", "end"):
+            if isinstance(value.get(key), str):
+                date = self.partial_date(value.pop(key), f"{loc}.{key}")
+                if date:
+                    out[key] = date
+        return out or None
+
+    def partial_date(self, value: str, loc: str) -> str | None:
+        """A FHIR date or dateTime as the model's partial date; a time of day is reported."""
+        day = value[:10]
+        if len(value) > 10:
+            self.report(loc, "precision", f"time of day in {value!r} not held; kept {day}")
+        return day
+
+    def leftover(self, value: Any, loc: str) -> None:
+        """Report every element still in ``value``: the import did not map it."""
+        for path, item in _leaves(value, loc):
+            self.report(path, "not mapped", f"element not mapped: {_short(item)}")
+
+
+def _leaves(value: Any, loc: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{loc}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(item, f"{loc}[{i}]")
+    elif value is not None:
+        yield loc, value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def text_of(concept: Any) -> str | None:
+    """The text of a CodeableConcept, without taking it."""
+    return concept.get("text") if isinstance(concept, dict) else None
+
+
+def take_text(holder: JSON, key: str) -> str | None:
+    """Take a text-only CodeableConcept (``{"text": ...}``) and return its text."""
+    concept = holder.get(key)
+    if not isinstance(concept, dict) or not isinstance(concept.get("text"), str):
+        return None
+    text: str = concept.pop("text")
+    return text
+
+
+def has_code(concept: Any, key: str) -> bool:
+    if not isinstance(concept, dict):
+        return False
+    wanted = table().get(key)
+    return any(
+        isinstance(c, dict) and c.get("system") == wanted.system and c.get("code") == wanted.code
+        for c in concept.get("coding") or []
+    )
+
+
+__all__ = ["Reader", "Unmapped", "has_code", "take_text", "text_of"]
