@@ -293,8 +293,11 @@ class FhirClient:
 
     def _expect_type(self, body: dict[str, Any], resource_type: str, what: str) -> dict[str, Any]:
         if body.get("resourceType") != resource_type:
+            # Some servers answer 200 with an OperationOutcome instead of the resource.
+            outcome = body if body.get("resourceType") == "OperationOutcome" else None
             raise ServerFailure(
-                f"{what}: expected a {resource_type} from the server, got a {body.get('resourceType')}"
+                f"{what}: expected {_article(resource_type)} from the server, got {_article(body.get('resourceType'))}",
+                outcome,
             )
         return body
 
@@ -311,6 +314,12 @@ class FhirClient:
                     )
                 return url
         return None
+
+
+def _article(name: Any) -> str:
+    if not isinstance(name, str) or not name:
+        return "something without a resourceType"
+    return f"{'an' if name[0] in 'AEIOU' else 'a'} {name}"
 
 
 def _json_or_none(content: bytes) -> Any:

@@ -411,3 +411,13 @@ def test_pull_only_the_types_asked_for(faulty_server, run_cli):
     bad = run_cli("pull", "--server", server.base_url, "--patient", "p1", "--type", "observation;drop")
     assert bad.code == 2
     assert bad.err == "Error: --type 'observation;drop' is not a FHIR resource type name\n"
+
+
+def test_ok_status_with_an_operation_outcome_is_shown_in_full(faulty_server, run_cli):
+    server = faulty_server(Reply(200, outcome("bundle ignored: server is read-only", "not-supported")))
+    result = run_cli("push", SMALL, "--server", server.base_url, *FAST)
+    assert result.code == 5
+    assert result.err == (
+        "Error: transaction: expected a Bundle from the server, got an OperationOutcome\n"
+        "  error not-supported: bundle ignored: server is read-only\n"
+    )
