@@ -296,7 +296,8 @@ class FhirClient:
             # Some servers answer 200 with an OperationOutcome instead of the resource.
             outcome = body if body.get("resourceType") == "OperationOutcome" else None
             raise ServerFailure(
-                f"{what}: expected {_article(resource_type)} from the server, got {_article(body.get('resourceType'))}",
+                f"{what}: expected {_article(resource_type)} from the server, "
+                f"got {_article(body.get('resourceType'))}",
                 outcome,
             )
         return body
