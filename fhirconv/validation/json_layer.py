@@ -27,6 +27,12 @@ class JsonSyntaxError(Exception):
         self.column = column
 
 
+class _NotJson(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
 def _line_col(text: str, pos: int) -> tuple[int, int]:
     line = text.count("\n", 0, pos) + 1
     column = pos - (text.rfind("\n", 0, pos) + 1) + 1
@@ -69,8 +75,17 @@ def parse(text: str) -> tuple[Any, dict[int, list[str]]]:
             duplicates[id(obj)] = dup
         return obj
 
+    def constant(name: str) -> Any:
+        # NaN and Infinity are JavaScript, not JSON; Python's parser would accept them.
+        raise _NotJson(name)
+
     try:
-        value = json.loads(text, object_pairs_hook=hook)
+        value = json.loads(text, object_pairs_hook=hook, parse_constant=constant)
+    except _NotJson as err:
+        line, column = _line_col(text, max(text.find(err.name), 0))
+        raise JsonSyntaxError(
+            f"invalid JSON at line {line}, column {column}: {err.name} is not a JSON value", line, column
+        ) from None
     except json.JSONDecodeError as err:
         raise JsonSyntaxError(
             f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}", err.lineno, err.colno

@@ -78,3 +78,10 @@ def test_ndjson_issues_carry_line_numbers():
     assert [(i.line, i.location) for i in enum] == [(1, "Patient.gender")]
     syntax = [i for i in issues if i.rule == "json-syntax"]
     assert [i.line for i in syntax] == [3]
+
+
+def test_nan_and_infinity_are_not_json():
+    issues = run('{"resourceType": "Observation",\n "valueQuantity": {"value": NaN}}')
+    failure = syntax_failure(issues)
+    assert failure is not None
+    assert failure.message == "invalid JSON at line 2, column 29: NaN is not a JSON value"

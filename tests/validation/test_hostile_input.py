@@ -1,0 +1,87 @@
+"""Hostile input: whatever the bytes, validation returns issues and never crashes a layer."""
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fhirconv.validation import validate_bytes, validate_resource
+from tests.validation.conftest import example
+
+KEYS = st.sampled_from(
+    [
+        "id",
+        "meta",
+        "code",
+        "status",
+        "subject",
+        "reference",
+        "extension",
+        "url",
+        "valueString",
+        "coding",
+        "system",
+        "contained",
+        "entry",
+        "resource",
+        "fullUrl",
+        "value",
+        "component",
+        "_status",
+        "text",
+        "div",
+        "profile",
+        "category",
+        "effectivePeriod",
+        "start",
+        "end",
+    ]
+)
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=12))
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(KEYS, inner, max_size=4)),
+    max_leaves=25,
+)
+RESOURCE_TYPES = st.sampled_from(["Patient", "Observation", "Condition", "Bundle", "Procedure", "Nonsense"])
+
+
+def no_internal_failures(issues):
+    return [i.as_dict() for i in issues if i.rule.endswith("-internal")]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rtype=RESOURCE_TYPES, body=st.dictionaries(KEYS, JSON, max_size=6))
+def test_random_resources_never_crash_a_layer(rtype, body):
+    resource = {"resourceType": rtype, **body}
+    issues = validate_resource(resource)
+    assert no_internal_failures(issues) == []
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.binary(max_size=200))
+def test_random_bytes_never_raise(data):
+    issues = validate_bytes(data, source="x.json")
+    assert no_internal_failures(issues) == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    path=st.lists(st.sampled_from(["entry", 0, 1, "resource", "code", "coding", "subject"]), max_size=4),
+    value=JSON,
+)
+def test_mutated_real_bundle_never_crashes(path, value):
+    bundle = example("Bundle-mcode-patient-bundle-jenny-m")
+    node = bundle
+    for part in path:
+        try:
+            nxt = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if not isinstance(nxt, dict | list):
+            break
+        node = nxt
+    if isinstance(node, dict):
+        node["code"] = value
+    issues = validate_bytes(json.dumps(bundle).encode(), source="b.json")
+    assert no_internal_failures(issues) == []
