@@ -11,3 +11,4 @@ def register(group: click.Group) -> None:
     for command in [*cases.COMMANDS, *server.COMMANDS]:
         group.add_command(command)
     from fhirconv.commands import validate; group.add_command(validate.validate_command)  # noqa: E702, I001
+    from fhirconv.commands import importing; [group.add_command(c) for c in importing.COMMANDS]  # noqa: E702, I001

@@ -147,6 +147,8 @@ def case_from_resources(entries: list[tuple[str, JSON, str | None]]) -> tuple[Ca
             continue
         target = (rtype, reader.fact_id(rid))
         reader.targets[f"{rtype}/{rid}"] = target
+        # NDJSON has no fullUrls: fhirconv's own are derived from type and id.
+        reader.targets.setdefault(full_url(rtype, rid), target)
         if url:
             reader.targets[url] = target
     case = _assemble(reader, work, patient_loc, patient, documents)
