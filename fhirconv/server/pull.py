@@ -13,6 +13,7 @@ from typing import Any
 
 from fhirconv.server.client import FhirClient, display_url
 from fhirconv.server.errors import ResourceNotFound, ServerRejected
+from fhirconv.server.references import dependency_order
 
 # The clinical resource types of the R4 Patient compartment
 # (http://hl7.org/fhir/R4/compartmentdefinition-patient.html, FHIR 4.0.1) with
@@ -115,7 +116,7 @@ def fetch_patient(
     use_everything: bool | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """The patient and every resource of ``types`` that refers to it, deduplicated and sorted."""
+    """The patient and every resource of ``types`` that refers to it, deduplicated, in a fixed order."""
     try:
         patient = client.read("Patient", patient_id)
     except ResourceNotFound as err:
@@ -142,7 +143,9 @@ def fetch_patient(
             param = PATIENT_SEARCH.get(resource_type, "patient")
             for resource in client.search(resource_type, {param: reference}):
                 _keep(found, resource)
-    return sorted(found.values(), key=_order)
+    # Referenced resources before those that refer to them: a reader can resolve
+    # every reference in one pass.
+    return dependency_order(sorted(found.values(), key=_order))
 
 
 def _keep(found: dict[tuple[str, str], dict[str, Any]], resource: dict[str, Any]) -> None:

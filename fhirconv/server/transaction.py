@@ -18,6 +18,7 @@ from typing import Any
 
 from fhirconv.errors import InputError
 from fhirconv.server.errors import ServerFailure
+from fhirconv.server.references import components_in_dependency_order, references, rewrite_references
 
 # Type/id, with or without a base in front and a _history/vid behind.
 _LOCATION = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/([^/]+))?/?$")
@@ -145,15 +146,15 @@ def split_transaction(bundle: dict[str, Any], max_entries: int, source: str) -> 
         if entry.get("fullUrl"):
             names[str(entry["fullUrl"])] = url
         names[url] = url
-    rewritten = [_rewrite_references(entry, names) for entry in entries]
+    rewritten = [rewrite_references(entry, names) for entry in entries]
     refers_to = [
-        sorted({names[r] for r in _references(entry.get("resource")) if r in names} - {names_of(entry)})
+        sorted({names[r] for r in references(entry.get("resource")) if r in names} - {names_of(entry)})
         for entry in rewritten
     ]
     index_of = {names_of(entry): i for i, entry in enumerate(rewritten)}
     graph = [[index_of[name] for name in targets] for targets in refers_to]
     parts: list[list[int]] = [[]]
-    for component in _components_in_dependency_order(graph):
+    for component in components_in_dependency_order(graph):
         if len(component) > max_entries:
             raise InputError(
                 f"{source}: cannot split into transactions of {max_entries}: {len(component)} resources "
@@ -167,79 +168,3 @@ def split_transaction(bundle: dict[str, Any], max_entries: int, source: str) -> 
 
 def names_of(entry: dict[str, Any]) -> str:
     return str((entry.get("request") or {}).get("url", ""))
-
-
-def _references(value: Any) -> list[str]:
-    found = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "reference" and isinstance(item, str):
-                found.append(item)
-            else:
-                found.extend(_references(item))
-    elif isinstance(value, list):
-        for item in value:
-            found.extend(_references(item))
-    return found
-
-
-def _rewrite_references(value: Any, names: dict[str, str]) -> Any:
-    if isinstance(value, dict):
-        return {
-            key: (
-                names.get(item, item)
-                if key == "reference" and isinstance(item, str)
-                else _rewrite_references(item, names)
-            )
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [_rewrite_references(item, names) for item in value]
-    return value
-
-
-def _components_in_dependency_order(graph: list[list[int]]) -> list[list[int]]:
-    """Strongly connected components (Tarjan), each after every component it refers to.
-
-    Tarjan's algorithm emits a component only after all components reachable
-    from it, which is exactly "referenced resources first".  Iterative, so a long
-    chain of references cannot exhaust Python's recursion limit.
-    """
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on_stack: set[int] = set()
-    stack: list[int] = []
-    components: list[list[int]] = []
-    counter = 0
-    for root in range(len(graph)):
-        if root in index:
-            continue
-        work = [(root, 0)]
-        while work:
-            node, child = work.pop()
-            if child == 0:
-                index[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            if child < len(graph[node]):
-                work.append((node, child + 1))
-                target = graph[node][child]
-                if target not in index:
-                    work.append((target, 0))
-                elif target in on_stack:
-                    low[node] = min(low[node], index[target])
-                continue
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                components.append(sorted(component))
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    return components

@@ -13,6 +13,7 @@ from typing import Any
 
 from fhirconv.server.client import FhirClient
 from fhirconv.server.errors import ResourceNotFound
+from fhirconv.server.references import rewrite_references
 from fhirconv.server.transaction import EntryResult
 
 # The server's bookkeeping, replaced on every write whatever was sent.
@@ -55,22 +56,6 @@ def comparable(resource: dict[str, Any], sent: dict[str, Any] | None = None) -> 
     if sent is not None and "text" not in sent:
         out.pop("text", None)
     return out
-
-
-def rewrite_references(value: Any, stored_as: dict[str, str]) -> Any:
-    """``value`` with every ``reference`` that names a bundle fullUrl replaced by Type/id."""
-    if isinstance(value, dict):
-        return {
-            k: (
-                stored_as.get(v, v)
-                if k == "reference" and isinstance(v, str)
-                else rewrite_references(v, stored_as)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [rewrite_references(v, stored_as) for v in value]
-    return value
 
 
 def differences(name: str, sent: Any, got: Any, path: str) -> Iterator[Difference]:

@@ -296,3 +296,30 @@ def test_fixture_fails_loudly_without_node_modules(tmp_path, monkeypatch):
     monkeypatch.setattr(conftest, "NODE_SERVER_DIR", tmp_path)
     with pytest.raises(pytest.fail.Exception, match=r"run `npm ci --prefix tests/fhir_server`"):
         conftest._start_node_server()
+
+
+def test_dependency_order_puts_referenced_resources_first():
+    from fhirconv.server.references import dependency_order
+
+    def r(kind, rid, *refs):
+        return {"resourceType": kind, "id": rid, "x": [{"reference": ref} for ref in refs]}
+
+    resources = [
+        r("Condition", "c1", "Patient/p", "Observation/stage"),  # cycle with the stage
+        r("DetectedIssue", "d", "MedicationStatement/m"),
+        r("MedicationStatement", "m", "Patient/p"),
+        r("Observation", "stage", "Condition/c1", "Observation/t"),
+        r("Observation", "t", "Patient/p"),
+        r("Patient", "p"),
+    ]
+    ordered = [f"{x['resourceType']}/{x['id']}" for x in dependency_order(resources)]
+    assert sorted(ordered) == sorted(f"{x['resourceType']}/{x['id']}" for x in resources)
+    for before, after in [
+        ("Patient/p", "Condition/c1"),
+        ("MedicationStatement/m", "DetectedIssue/d"),
+        ("Observation/t", "Observation/stage"),
+        ("Patient/p", "MedicationStatement/m"),
+    ]:
+        assert ordered.index(before) < ordered.index(after)
+    # The cycle's two members sit next to each other.
+    assert abs(ordered.index("Condition/c1") - ordered.index("Observation/stage")) == 1
