@@ -1,0 +1,73 @@
+"""Rendering is separate from checking: the same issues as text, JSON and OperationOutcome."""
+
+import json
+
+from fhirconv.validation import FileResult, Issue, Layer, Severity, render
+from fhirconv.validation.issues import sort_key
+
+ISSUES = [
+    Issue(
+        Severity.ERROR, Layer.SCHEMA, "Patient.gender", "'boy' is not one of the allowed codes", "schema-enum"
+    ),
+    Issue(
+        Severity.WARNING,
+        Layer.TERMINOLOGY,
+        "Patient.language",
+        "display differs",
+        "terminology-display",
+    ),
+    Issue(Severity.INFORMATION, Layer.INVARIANT, "Patient", "dom-6: narrative", "dom-6"),
+]
+
+
+def test_text_is_grouped_by_file_with_a_verdict():
+    out = render([FileResult("a.json", ISSUES), FileResult("b.json", [])], "text")
+    assert out.splitlines() == [
+        "a.json: INVALID (1 error, 1 warning, 1 note)",
+        "  error       [schema] Patient.gender: 'boy' is not one of the allowed codes (schema-enum)",
+        "  warning     [terminology] Patient.language: display differs (terminology-display)",
+        "  information [invariant] Patient: dom-6: narrative (dom-6)",
+        "b.json: valid (0 errors, 0 warnings, 0 notes)",
+    ]
+
+
+def test_strict_makes_warnings_invalid():
+    result = FileResult("a.json", ISSUES[1:])
+    assert result.valid()
+    assert not result.valid(strict=True)
+    assert json.loads(render([result], "json", strict=True))["files"][0]["valid"] is False
+
+
+def test_json_shape():
+    data = json.loads(render([FileResult("a.json", ISSUES)], "json"))
+    assert data == {"files": [{"file": "a.json", "valid": False, "issues": [i.as_dict() for i in ISSUES]}]}
+    assert data["files"][0]["issues"][0] == {
+        "severity": "error",
+        "layer": "schema",
+        "location": "Patient.gender",
+        "message": "'boy' is not one of the allowed codes",
+        "rule": "schema-enum",
+    }
+
+
+def test_operation_outcome_one_file_and_many():
+    one = json.loads(render([FileResult("a.json", ISSUES)], "operationoutcome"))
+    assert one["resourceType"] == "OperationOutcome"
+    assert [(i["severity"], i["code"]) for i in one["issue"]] == [
+        ("error", "structure"),
+        ("warning", "code-invalid"),
+        ("information", "informational"),
+    ]
+    assert one["issue"][0]["expression"] == ["Patient.gender"]
+    many = json.loads(render([FileResult("a.json", ISSUES), FileResult("b.json", [])], "operationoutcome"))
+    assert many["resourceType"] == "Bundle"
+    assert [e["resource"]["resourceType"] for e in many["entry"]] == ["OperationOutcome"] * 2
+    assert many["entry"][1]["resource"]["issue"] == [
+        {"severity": "information", "code": "informational", "details": {"text": "no issues"}}
+    ]
+
+
+def test_issue_order_compares_indexes_as_numbers():
+    a = Issue(Severity.ERROR, Layer.BUNDLE, "Bundle.entry[10].fullUrl", "m", "r")
+    b = Issue(Severity.ERROR, Layer.BUNDLE, "Bundle.entry[9].fullUrl", "m", "r")
+    assert sorted([a, b], key=sort_key) == [b, a]
