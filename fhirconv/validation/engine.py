@@ -97,6 +97,7 @@ def _after_json(
             issues.extend(run())
         except RecursionError:
             issues.append(error(layer, path, "nested too deeply to validate", f"{layer.value}-too-deep"))
+        # One layer's failure must not hide the others' findings; it becomes an error issue.
         except Exception as err:
             issues.append(
                 error(

@@ -320,6 +320,7 @@ def _run(
 ) -> None:
     try:
         result = fhirpath.evaluate(expression, value, base, scope.resource, scope.root)
+    # fhirpathpy raises bare Exception for what it does not implement.
     except Exception as err:
         if key not in failed_to_run:
             failed_to_run.add(key)

@@ -246,6 +246,7 @@ class _Checker:
             base = el.id.split(":")[0]
         try:
             result = fhirpath.evaluate(expression, value, base, self.scope.resource, self.scope.root)
+        # fhirpathpy raises bare Exception for what it does not implement.
         except Exception as err:
             self.note(
                 f"con:{key}",
