@@ -8,17 +8,15 @@ inside the commands so that ``fhirconv --help`` does not pay for them.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from fhirconv.errors import FindingsError, InputError
+from fhirconv.errors import FindingsError, InputError, MappingError
 
 if TYPE_CHECKING:
     from fhirconv.server.client import FhirClient
@@ -285,35 +283,34 @@ def push(
 # -- pull -----------------------------------------------------------------------------------
 
 
-def write_atomically(data: bytes, output: Path) -> None:
-    """Write the whole file or nothing: a temporary file beside it, then a rename."""
-    directory = output.parent if str(output.parent) else Path(".")
-    try:
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, renamed or removed
-            dir=directory, prefix=f".{output.name}.", suffix=".tmp", delete=False
-        )
-    except OSError as err:
-        raise InputError(f"{output}: cannot write here: {err.strerror}") from None
-    try:
-        with handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, output)
-    except OSError as err:
-        with contextlib.suppress(OSError):
-            os.unlink(handle.name)
-        raise InputError(f"{output}: cannot write: {err.strerror}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(handle.name)
-        raise
+SERVER_BOOKKEEPING = ("versionId", "lastUpdated")
 
 
-def pulled_document(bundle: dict[str, Any]) -> dict[str, Any]:
-    """What pull writes.  Today the collection Bundle itself; once the reverse mapping
-    lands, this is the one place that turns the bundle into a case file."""
-    return bundle
+def import_pulled(bundle: dict[str, Any], name: str) -> tuple[Any, list[Any]]:
+    """The pulled bundle read into the case model: (case, what could not be mapped).
+
+    The server's version bookkeeping is not part of the case, so it is left out
+    rather than reported as unmapped; everything else goes through the same
+    reading, validation first, as ``fhirconv import``.
+    """
+    from fhirconv.fileio import dump_json
+    from fhirconv.importing.reader import import_entries, read_entries
+
+    entries = []
+    for entry in bundle["entry"]:
+        resource = dict(entry["resource"])
+        meta = {k: v for k, v in (resource.pop("meta", None) or {}).items() if k not in SERVER_BOOKKEEPING}
+        if meta:
+            resource["meta"] = meta
+        entries.append({**entry, "resource": resource})
+    try:
+        result = import_entries(read_entries(dump_json({**bundle, "entry": entries}), name))
+    except (InputError, MappingError) as err:
+        raise InputError(
+            f"{name}: pulled, but not imported: {err.message}\n"
+            "(--bundle-only writes the resources as they are, without importing them)"
+        ) from None
+    return result.case, result.unmapped
 
 
 @click.command()
@@ -322,9 +319,21 @@ def pulled_document(bundle: dict[str, Any]) -> dict[str, Any]:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write here (atomically) instead of to stdout.",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the case file (YAML) here, atomically, instead of to standard output.",
 )
+@click.option(
+    "--bundle",
+    "bundle_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the resources as the server holds them, as a collection Bundle (JSON).",
+)
+@click.option(
+    "--bundle-only",
+    is_flag=True,
+    help="Write only the collection Bundle (to --bundle, else standard output); do not import it.",
+)
+@click.option("--strict", is_flag=True, help="Exit 1 when anything pulled could not be mapped to the case.")
 @click.option(
     "--everything/--search",
     "everything",
@@ -349,33 +358,60 @@ def pull(
     allow_insecure_http: bool,
     patient: str,
     output: Path | None,
+    bundle_file: Path | None,
+    bundle_only: bool,
+    strict: bool,
     everything: bool | None,
     types: tuple[str, ...],
 ) -> None:
-    """Read one patient's resources back from a FHIR R4 server, as a collection Bundle.
+    """Read one patient back from a FHIR R4 server into a case file.
+
+    Fetches the Patient and every resource that refers to it (Patient/$everything
+    when the server offers it, else a search per resource type, following every
+    page), then imports them as `fhirconv import` does: the case file goes to -o
+    or standard output, the import report (what could not be mapped) to standard
+    error.
 
     \b
-    Example:
-      fhirconv pull --server http://127.0.0.1:8103/fhir/R4 --patient case2-patient -o case2-pulled.json
+    Examples:
+      fhirconv pull --server http://127.0.0.1:8103/fhir/R4 --patient case2-patient -o case2.yaml
+      fhirconv pull --server https://fhir.example.org/r4 --patient 123 --bundle-only --bundle p123.json
     """
-    import orjson
-
+    from fhirconv.fileio import dump_json, write_atomically
     from fhirconv.server.pull import PATIENT_SEARCH, collection_bundle, fetch_patient
 
     for name in types:
         if not re.fullmatch(r"[A-Z][A-Za-z]+", name):
             raise InputError(f"--type {name!r} is not a FHIR resource type name")
+    if bundle_only and output is not None:
+        raise InputError("--bundle-only writes no case file: use --bundle FILE instead of -o")
     with make_client(server, token, timeout, retries, backoff, allow_insecure_http) as client:
         resources = fetch_patient(
             client, patient, types=types or tuple(PATIENT_SEARCH), use_everything=everything
         )
         bundle = collection_bundle(resources, client.base_url)
-    data = orjson.dumps(pulled_document(bundle), option=orjson.OPT_INDENT_2) + b"\n"
+        source = f"Patient/{patient} from {client.base_url}"
+    click.echo(f"Pulled {len(resources)} resources of Patient/{patient}", err=True)
+    bundle_data = dump_json(bundle)
+    if bundle_file is not None:
+        write_atomically(bundle_data, bundle_file)
+    if bundle_only:
+        if bundle_file is None:
+            click.echo(bundle_data.decode("utf-8"), nl=False)
+        return
+
+    from fhirconv.importing.reader import case_to_yaml, report_text
+
+    case, unmapped = import_pulled(bundle, source)
+    data = case_to_yaml(case).encode("utf-8")
     if output is None:
         click.echo(data.decode("utf-8"), nl=False)
     else:
         write_atomically(data, output)
-    click.echo(f"Pulled {len(resources)} resources of Patient/{patient}", err=True)
+        click.echo(f"Wrote case {case.id} to {output}", err=True)
+    click.echo(report_text(unmapped), err=True, nl=False)
+    if strict and unmapped:
+        raise FindingsError(f"{len(unmapped)} element(s) pulled from the server not mapped (--strict)")
 
 
 for _command in (push, pull):

@@ -105,7 +105,16 @@ def test_collection_bundle_is_pushed_as_puts(fhir_server, run_cli):
 def test_pull_reads_back_what_was_pushed(fhir_server, run_cli, tmp_path):
     assert run_cli("push", SMALL, "--server", fhir_server.base_url).code == 0
     out = tmp_path / "pulled.json"
-    result = run_cli("pull", "--server", fhir_server.base_url, "--patient", "srv-small-patient", "-o", out)
+    result = run_cli(
+        "pull",
+        "--server",
+        fhir_server.base_url,
+        "--patient",
+        "srv-small-patient",
+        "--bundle-only",
+        "--bundle",
+        out,
+    )
     assert result.code == 0, result.err
     assert result.out == ""
     assert "Pulled 9 resources of Patient/srv-small-patient" in result.err
@@ -125,7 +134,9 @@ def test_pull_reads_back_what_was_pushed(fhir_server, run_cli, tmp_path):
 
 def test_pull_to_stdout(fhir_server, run_cli):
     assert run_cli("push", COLLECTION, "--server", fhir_server.base_url).code == 0
-    result = run_cli("pull", "--server", fhir_server.base_url, "--patient", "srv-coll-patient")
+    result = run_cli(
+        "pull", "--server", fhir_server.base_url, "--patient", "srv-coll-patient", "--bundle-only"
+    )
     assert result.code == 0, result.err
     bundle = json.loads(result.out)
     assert [e["resource"]["id"] for e in bundle["entry"]] == ["srv-coll-patient", "srv-coll-primary"]
@@ -157,7 +168,9 @@ def test_token_is_sent_and_never_shown(fhir_server_with_token, run_cli, caplog):
     base = fhir_server_with_token.base_url
     result = run_cli("push", SMALL, "--server", base, "--verify", env={"FHIRCONV_TOKEN": TOKEN})
     assert result.code == 0, result.err
-    pulled = run_cli("pull", "--server", base, "--patient", "srv-small-patient", "--token", TOKEN)
+    pulled = run_cli(
+        "pull", "--server", base, "--patient", "srv-small-patient", "--token", TOKEN, "--bundle-only"
+    )
     assert pulled.code == 0, pulled.err
     assert len(json.loads(pulled.out)["entry"]) == 9
     for text in (result.out, result.err, pulled.out, pulled.err, caplog.text):
@@ -174,3 +187,29 @@ def test_missing_or_wrong_token_is_exit_4(fhir_server_with_token, run_cli):
             "Check --token or FHIRCONV_TOKEN.\n"
         )
         assert "wrong-token" not in result.err
+
+
+def test_pull_of_a_patient_that_makes_no_case(fhir_server, run_cli, tmp_path):
+    # The hand-written bundle has no case report (DocumentReference): pulled, but not a case.
+    assert run_cli("push", SMALL, "--server", fhir_server.base_url).code == 0
+    out, raw = tmp_path / "small.yaml", tmp_path / "small.json"
+    result = run_cli(
+        "pull", "--server", fhir_server.base_url, "--patient", "srv-small-patient", "-o", out, "--bundle", raw
+    )
+    assert result.code == 2
+    assert result.err == (
+        "Pulled 9 resources of Patient/srv-small-patient\n"
+        f"Error: Patient/srv-small-patient from {fhir_server.base_url}/: pulled, but not imported: "
+        "the bundle does not make a valid case: report.doi: Field required\n"
+        "(--bundle-only writes the resources as they are, without importing them)\n"
+    )
+    assert not out.exists()
+    assert len(json.loads(raw.read_text())["entry"]) == 9, "the bundle asked for is still written"
+
+
+def test_bundle_only_takes_no_case_file(fhir_server, run_cli, tmp_path):
+    result = run_cli(
+        "pull", "--server", fhir_server.base_url, "--patient", "x", "--bundle-only", "-o", tmp_path / "x.yaml"
+    )
+    assert result.code == 2
+    assert result.err == "Error: --bundle-only writes no case file: use --bundle FILE instead of -o\n"

@@ -255,7 +255,7 @@ def test_pull_uses_everything_when_offered_and_follows_next(faulty_server, run_c
 
     server = faulty_server(answer)
     base_holder["base"] = server.base_url
-    result = run_cli("pull", "--server", server.base_url, "--patient", "p1")
+    result = run_cli("pull", "--server", server.base_url, "--patient", "p1", "--bundle-only")
     assert result.code == 0, result.err
     ids = [(e["resource"]["resourceType"], e["resource"]["id"]) for e in json.loads(result.out)["entry"]]
     assert ids == [("Patient", "p1"), ("Condition", "c1"), ("Observation", "o1")]
@@ -374,7 +374,7 @@ def test_pull_without_a_capability_statement_searches_every_type(faulty_server, 
         return Reply(200, {"resourceType": "Bundle", "type": "searchset"})
 
     server = faulty_server(answer)
-    result = run_cli("pull", "--server", server.base_url, "--patient", "p1")
+    result = run_cli("pull", "--server", server.base_url, "--patient", "p1", "--bundle-only")
     assert result.code == 0, result.err
     assert [e["resource"]["id"] for e in json.loads(result.out)["entry"]] == ["p1", "c1"]
     searched = {s.path.split("?")[0].rsplit("/", 1)[-1] for s in server.seen}
@@ -401,7 +401,16 @@ def test_pull_only_the_types_asked_for(faulty_server, run_cli):
 
     server = faulty_server(answer)
     result = run_cli(
-        "pull", "--server", server.base_url, "--patient", "p1", "--type", "Observation", "--type", "Condition"
+        "pull",
+        "--server",
+        server.base_url,
+        "--patient",
+        "p1",
+        "--bundle-only",
+        "--type",
+        "Observation",
+        "--type",
+        "Condition",
     )
     assert result.code == 0, result.err
     assert [s.path for s in server.seen[2:]] == [
