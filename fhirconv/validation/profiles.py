@@ -103,6 +103,7 @@ def compiled(url: str) -> Profile | None:
 def check(walk: Walk) -> list[Issue]:
     issues: list[Issue] = []
     for scope in walk.resources:
+        issues.extend(_extensions(scope))
         meta = scope.resource.get("meta")
         claimed = meta.get("profile") if isinstance(meta, dict) else None
         if not isinstance(claimed, list):
@@ -144,6 +145,29 @@ def check(walk: Walk) -> list[Issue]:
             checker = _Checker(profile, scope)
             checker.element(scope.resource, profile.root, scope.path)
             issues.extend(checker.issues)
+    return issues
+
+
+def _extensions(scope: ResourceScope) -> list[Issue]:
+    """Every extension whose definition fhirconv carries is checked against it.
+
+    This holds wherever the extension appears, whether or not the resource claims
+    a profile (a profile's extension slices check the same again; the engine
+    reports identical issues once).
+    """
+    issues: list[Issue] = []
+    for node in scope.nodes:
+        if node.type != "Extension" or not isinstance(node.value, dict):
+            continue
+        url = node.value.get("url")
+        if not isinstance(url, str) or url not in definitions.profiles():
+            continue
+        definition = compiled(url)
+        if definition is None or definition.type != "Extension":
+            continue
+        checker = _Checker(definition, scope)
+        checker.element(node.value, definition.root, node.path)
+        issues.extend(checker.issues)
     return issues
 
 

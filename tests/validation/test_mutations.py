@@ -103,3 +103,13 @@ def test_mutation_is_caught(name, mutate, layer, rule, location):
     hits = [i for i in issues if i.rule == rule and i.location == location]
     assert hits, [(i.layer.value, i.rule, i.location) for i in issues if i.severity.value == "error"]
     assert all(i.layer.value == layer and i.severity.value == "error" for i in hits)
+
+
+def test_extension_checked_against_its_definition_without_a_profile_claim():
+    resource = example(PRIMARY)
+    del resource["meta"]
+    wrong_choice_type(resource)
+    issues = validate_resource(resource)
+    assert [(i.layer.value, i.rule, i.location) for i in issues if i.severity.value == "error"] == [
+        ("profile", "profile-type", "Condition.extension[0].valueString")
+    ]
