@@ -22,7 +22,7 @@ def render_outcome(outcome: dict[str, Any]) -> str:
             continue
         head = f"{issue.get('severity', '?')} {issue.get('code', '?')}"
         details = issue.get("details") or {}
-        texts = [details.get("text")] if isinstance(details, dict) and details.get("text") else []
+        texts: list[str] = [str(details["text"])] if isinstance(details, dict) and details.get("text") else []
         if isinstance(details, dict):
             for coding in details.get("coding") or []:
                 if isinstance(coding, dict):

@@ -34,7 +34,7 @@ class RetryPolicy:
             # A server that asks for longer than we would ever wait gets our
             # maximum; it answers again and the retries run out honestly.
             return min(asked, self.max_delay)
-        return min(self.backoff * (2 ** (attempt - 1)), self.max_delay)
+        return min(self.backoff * 2.0 ** (attempt - 1), self.max_delay)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

@@ -16,6 +16,7 @@ import pytest
 from .conftest import DATA, Reply, Seen
 
 SMALL = DATA / "small-transaction.json"
+COLLECTION_FILE = DATA / "small-collection.json"
 TOKEN = "tok-9f8e7d6c5b4a-do-not-print"
 FAST = ("--backoff", "0.01", "--no-validate")
 
@@ -430,3 +431,15 @@ def test_ok_status_with_an_operation_outcome_is_shown_in_full(faulty_server, run
         "Error: transaction: expected a Bundle from the server, got an OperationOutcome\n"
         "  error not-supported: bundle ignored: server is read-only\n"
     )
+
+
+def test_progress_bar_only_on_a_terminal(faulty_server, run_cli, monkeypatch):
+    server = faulty_server(transaction_ok)
+    plain = run_cli("push", SMALL, COLLECTION_FILE, "--server", server.base_url, *FAST)
+    assert plain.code == 0, plain.err
+    assert "Pushing" not in plain.err
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    shown = run_cli("push", SMALL, COLLECTION_FILE, "--server", server.base_url, *FAST)
+    assert shown.code == 0, shown.err
+    assert "Pushing" in shown.err
+    assert "Pushing" not in shown.out
