@@ -245,8 +245,12 @@ def push(
             failed = [r for r in results if r.code >= 400 or r.code == 0]
             if failed:
                 # A server that does not treat the transaction as a whole: say which entries failed.
+                from fhirconv.server.errors import render_outcome
+
                 for result in failed:
                     click.echo(f"  entry {result.index} ({result.sent}) failed: {result.status}", err=True)
+                    if result.outcome is not None:
+                        click.echo(render_outcome(result.outcome), err=True)
                 rejected.append(source)
                 continue
             stored += len(results)

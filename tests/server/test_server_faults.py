@@ -443,3 +443,27 @@ def test_progress_bar_only_on_a_terminal(faulty_server, run_cli, monkeypatch):
     assert shown.code == 0, shown.err
     assert "Pushing" in shown.err
     assert "Pushing" not in shown.out
+
+
+def test_entry_failures_of_a_non_atomic_server_are_shown(faulty_server, run_cli):
+    # A server that applies some entries and refuses others (not what FHIR asks of
+    # a transaction, but seen in the field) must not pass for a success.
+    def partial(request: Seen) -> Reply:
+        reply = transaction_ok(request)
+        reply.body["entry"][1]["response"] = {
+            "status": "422 Unprocessable Entity",
+            "outcome": outcome("Condition.code is required", "required"),
+        }
+        return reply
+
+    server = faulty_server(partial)
+    result = run_cli("push", SMALL, COLLECTION_FILE, "--server", server.base_url, *FAST)
+    assert result.code == 1
+    assert (
+        "  entry 1 (PUT Condition/srv-small-primary) failed: 422 Unprocessable Entity\n"
+        "  error required: Condition.code is required\n"
+    ) in result.err
+    assert result.err.endswith(
+        "Pushed 0 of 2 bundles (0 resources) to "
+        f"{server.base_url}\nError: the server rejected 2 of 2 bundles: {SMALL}, {COLLECTION_FILE}\n"
+    )
