@@ -140,6 +140,21 @@ def compare_moments(a: list[float], b: list[float]) -> int | None:
     return 0 if len(a) == len(b) else None
 
 
+_DATE_TYPES = frozenset({"date", "dateTime", "instant"})
+
+
+def real_date(text: str) -> bool:
+    """False only for a well-formed date whose day does not exist (2019-02-30)."""
+    match = _DATETIME.match(text)
+    if match is None or match.group(3) is None:
+        return True  # malformed (the schema's to report) or without a day
+    try:
+        datetime(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return False
+    return True
+
+
 def per_1(value: Any) -> bool:
     """If present, start SHALL have a lower value than end (FHIRPath date comparison)."""
     if not isinstance(value, dict):
@@ -234,6 +249,7 @@ def _issue(severity: str, location: str, key: str, human: str) -> Issue:
 
 def check(walk: Walk) -> list[Issue]:
     issues: list[Issue] = []
+    unexpandable_noted: set[str] = set()
     failed_to_run: set[str] = set()
     types = definitions.core_types()
     humans = _native_humans()
@@ -294,6 +310,16 @@ def check(walk: Walk) -> list[Issue]:
                 issues.append(_issue("error", node.path, "qty-3", humans["qty-3"]))
             elif node.type == "Period" and not per_1(value):
                 issues.append(_issue("error", node.path, "per-1", humans["per-1"]))
+            elif node.type in _DATE_TYPES and isinstance(value, str) and not real_date(value):
+                # The R4 patterns allow 2019-02-30; "Dates SHALL be valid dates" does not.
+                issues.append(
+                    error(
+                        Layer.STRUCTURE,
+                        node.path,
+                        f"{value!r} is not a real calendar date",
+                        "structure-invalid-date",
+                    )
+                )
             cons = constraints_for(node) if ("cons" in node.element or node.context is not None) else ()
             if cons:
                 base = node.context.path if node.context is not None else node.type
@@ -302,7 +328,13 @@ def check(walk: Walk) -> list[Issue]:
                         key, severity, human, expression, value, base, scope, node.path, issues, failed_to_run
                     )
             if "bind" in node.element:
-                issues.extend(check_binding(node))
+                for issue in check_binding(node):
+                    # "Not checked" is said once per value set, not at every use.
+                    if issue.rule == "binding-not-checked":
+                        if node.element["bind"] in unexpandable_noted:
+                            continue
+                        unexpandable_noted.add(node.element["bind"])
+                    issues.append(issue)
     return issues
 
 

@@ -8,11 +8,12 @@ definitions and dropped when R4 allows what R4B rejects.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
 from fhirconv.validation import definitions
-from fhirconv.validation.elements import resolve
+from fhirconv.validation.elements import PRIMITIVES, resolve
 from fhirconv.validation.issues import Issue, Layer, error, information
 from fhirconv.validation.paths import iter_resources, join
 
@@ -117,6 +118,8 @@ def _translate(resource: dict[str, Any], path: str, errors: list[dict[str, Any]]
             continue  # an R4 element that R4B renamed or removed
         if kind.endswith("missing") and isinstance(element, tuple) and element.element.get("min", 0) == 0:
             continue  # optional in R4
+        if isinstance(element, tuple) and _r4_accepts(element.type, err.get("input")):
+            continue  # a primitive R4's own pattern accepts, whatever R4B's regex says
         message = _MESSAGES.get(kind) or str(err["msg"]).removeprefix("Value error, ")
         value = err.get("input")
         if kind not in _MESSAGES and isinstance(value, str | int | float | bool):
@@ -124,6 +127,24 @@ def _translate(resource: dict[str, Any], path: str, errors: list[dict[str, Any]]
         rule = _RULES.get(kind) or "structure-" + kind.replace("_", "-").replace(".", "-")
         issues.append(error(Layer.STRUCTURE, join(path, loc), message, rule))
     return issues
+
+
+def _r4_accepts(type_code: str, value: Any) -> bool:
+    """Whether a string value matches the R4 JSON schema's pattern for its primitive type."""
+    if not isinstance(value, str) or type_code not in PRIMITIVES:
+        return False
+    pattern = _r4_patterns().get(type_code)
+    return pattern is not None and pattern.fullmatch(value) is not None
+
+
+@cache
+def _r4_patterns() -> dict[str, re.Pattern[str]]:
+    schema = definitions.json_schema()["definitions"]
+    return {
+        name: re.compile(body["pattern"])
+        for name, body in schema.items()
+        if name in PRIMITIVES and isinstance(body, dict) and "pattern" in body
+    }
 
 
 def _owner(resource: dict[str, Any], loc: list[Any]) -> tuple[str, list[Any]]:

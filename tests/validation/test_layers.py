@@ -205,3 +205,23 @@ def test_validate_resource_runs_every_layer_by_default(patient):
     assert found(issues, "schema-enum", "Patient.gender")
     # The same complaint from the binding check is not repeated.
     assert not found(issues, "binding-required", "Patient.gender")
+
+
+def test_calendar_date_that_does_not_exist(patient):
+    patient["birthDate"] = "1965-02-30"
+    issues = check(patient)
+    assert [(i.layer.value, i.rule, i.location) for i in issues if i.severity.value == "error"] == [
+        ("structure", "structure-invalid-date", "Patient.birthDate")
+    ]
+    patient["birthDate"] = "1964-02-29"  # a leap year
+    assert errors(check(patient)) == []
+
+
+def test_unexpandable_core_binding_is_noted_once(bundle):
+    # Attachment.contentType is bound (required) to mimetypes (BCP-13): not enumerable offline.
+    photos = [{"contentType": "image/png", "url": f"http://example.org/{n}.png"} for n in range(3)]
+    bundle["entry"][0]["resource"]["photo"] = photos
+    issues = run(bundle, Layer.INVARIANT)
+    notes = [i for i in issues if i.rule == "binding-not-checked"]
+    assert len(notes) == 1
+    assert "http://hl7.org/fhir/ValueSet/mimetypes" in notes[0].message
