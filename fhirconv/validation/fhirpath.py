@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import cache
+from html.entities import name2codepoint
 from typing import Any
 from xml.etree import ElementTree
 
@@ -72,12 +73,25 @@ _ALLOWED_TAGS = frozenset(
 _EVENT_ATTR = re.compile(r"^on", re.IGNORECASE)
 
 
+_HTML_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
+_XML_ENTITIES = frozenset({"lt", "gt", "amp", "quot", "apos"})
+
+
+def _entity(match: re.Match[str]) -> str:
+    # XHTML narratives use HTML named entities (&nbsp;) that a plain XML parser does not
+    # know; they are legal content, so they are resolved before parsing.
+    name = match.group(1)
+    if name in _XML_ENTITIES or name not in name2codepoint:
+        return match.group(0)
+    return chr(name2codepoint[name])
+
+
 def html_ok(div: Any) -> bool:
     """txt-1 and txt-2: a well-formed XHTML div of the allowed elements, with some content."""
     if not isinstance(div, str):
         return False
     try:
-        root = ElementTree.fromstring(div)
+        root = ElementTree.fromstring(_HTML_ENTITY.sub(_entity, div))
     except ElementTree.ParseError:
         return False
     if root.tag != f"{_XHTML}div":

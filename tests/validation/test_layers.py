@@ -225,3 +225,19 @@ def test_unexpandable_core_binding_is_noted_once(bundle):
     notes = [i for i in issues if i.rule == "binding-not-checked"]
     assert len(notes) == 1
     assert "http://hl7.org/fhir/ValueSet/mimetypes" in notes[0].message
+
+
+@pytest.mark.parametrize(
+    ("div", "ok"),
+    [
+        ('<div xmlns="http://www.w3.org/1999/xhtml"><p>Jenny&nbsp;M &amp; family</p></div>', True),
+        ('<div xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></div>', False),
+        ('<div xmlns="http://www.w3.org/1999/xhtml"><p onclick="x()">a</p></div>', False),
+        ('<div xmlns="http://www.w3.org/1999/xhtml">   </div>', False),
+        ("<div>no namespace</div>", False),
+    ],
+)
+def test_narrative_checks(patient, div, ok):
+    patient["text"]["div"] = div
+    issues = run(patient, Layer.INVARIANT)
+    assert (not any(i.rule in ("txt-1", "txt-2") for i in issues)) is ok
