@@ -111,6 +111,9 @@ class FhirClient:
             timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
             # A redirect could carry the Authorization header to another host.
             follow_redirects=False,
+            # HTTP(S)_PROXY from the environment is right for a remote server, but a
+            # proxy cannot reach this machine's loopback on our behalf.
+            trust_env=not is_loopback(parts.hostname or ""),
             transport=transport,
         )
 

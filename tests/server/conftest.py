@@ -100,6 +100,13 @@ def _stop(server: NodeServer) -> None:
         server.log.close()
 
 
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests' own httpx calls go to loopback directly, whatever the machine's proxy settings."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def fhir_server() -> Iterator[NodeServer]:
     """Medplum's FHIR engine (tests/fhir_server) on a free loopback port, for the whole session."""

@@ -467,3 +467,13 @@ def test_entry_failures_of_a_non_atomic_server_are_shown(faulty_server, run_cli)
         "Pushed 0 of 2 bundles (0 resources) to "
         f"{server.base_url}\nError: the server rejected 2 of 2 bundles: {SMALL}, {COLLECTION_FILE}\n"
     )
+
+
+def test_loopback_server_is_reached_directly_despite_a_proxy(faulty_server, run_cli, monkeypatch):
+    proxy = faulty_server(Reply(502, "proxy: cannot reach the client's loopback", content_type="text/plain"))
+    server = faulty_server(transaction_ok)
+    monkeypatch.setenv("HTTP_PROXY", proxy.base_url.removesuffix("/fhir"))
+    result = run_cli("push", SMALL, "--server", server.base_url, *FAST)
+    assert result.code == 0, result.err
+    assert proxy.seen == []
+    assert len(server.seen) == 1
