@@ -15,6 +15,7 @@ profile that is not available is a warning.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -102,6 +103,7 @@ def compiled(url: str) -> Profile | None:
 
 def check(walk: Walk) -> list[Issue]:
     issues: list[Issue] = []
+    full_urls = _full_urls(walk)
     for scope in walk.resources:
         issues.extend(_extensions(scope))
         meta = scope.resource.get("meta")
@@ -142,7 +144,7 @@ def check(walk: Walk) -> list[Issue]:
                     )
                 )
                 continue
-            checker = _Checker(profile, scope)
+            checker = _Checker(profile, scope, full_urls)
             checker.element(scope.resource, profile.root, scope.path)
             issues.extend(checker.issues)
     return issues
@@ -171,10 +173,46 @@ def _extensions(scope: ResourceScope) -> list[Issue]:
     return issues
 
 
+def _full_urls(walk: Walk) -> dict[str, str]:
+    """fullUrl -> resourceType of the outer bundle's entries, to type urn:uuid references."""
+    if not walk.resources or walk.resources[0].resource.get("resourceType") != "Bundle":
+        return {}
+    entries = walk.resources[0].resource.get("entry")
+    found: dict[str, str] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("fullUrl"), str):
+            resource = entry.get("resource")
+            if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
+                found[entry["fullUrl"]] = resource["resourceType"]
+    return found
+
+
+@cache
+def target_type(name: str) -> str | None:
+    """The resource type a reference target names (core type, mCODE or US Core profile id)."""
+    types = definitions.resource_types()
+    if name in types or name == "Resource":
+        return name
+    mcode = definitions.profiles().get(f"{MCODE}StructureDefinition/{name}")
+    if mcode is not None:
+        return str(mcode["type"])
+    if name.startswith("us-core-"):
+        # US Core profile ids start with their resource type (us-core-condition-problems-...).
+        word = name[len("us-core-") :].split("-", 1)[0]
+        return next((t for t in types if t.lower() == word), None)
+    return None
+
+
+_REFERENCE = re.compile(r"^(?:.*/)?(?P<type>[A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[^/]+)?$")
+
+
 class _Checker:
-    def __init__(self, profile: Profile, scope: ResourceScope) -> None:
+    def __init__(
+        self, profile: Profile, scope: ResourceScope, full_urls: dict[str, str] | None = None
+    ) -> None:
         self.profile = profile
         self.scope = scope
+        self.full_urls = full_urls or {}
         self.issues: list[Issue] = []
         self.noted: set[str] = set()
 
@@ -200,16 +238,36 @@ class _Checker:
             self.binding(value, el, path, type_code or (el.types[0]["code"] if len(el.types) == 1 else ""))
         for key, severity, human, expression in el.cons:
             self.constraint(value, el, path, key, severity, human, expression, type_code)
+        if isinstance(value, dict) and isinstance(value.get("reference"), str):
+            self.reference_target(value["reference"], el, path)
         if isinstance(value, dict):
             extension_profile = self.extension_profile(el)
             if extension_profile is not None:
                 url = value.get("url")
                 if isinstance(url, str) and url == extension_profile.url:
-                    nested = _Checker(extension_profile, self.scope)
+                    nested = _Checker(extension_profile, self.scope, self.full_urls)
                     nested.element(value, extension_profile.root, path)
                     self.issues.extend(nested.issues)
             for child in el.children:
                 self.children(value, child, path)
+
+    def reference_target(self, ref: str, el: PElement, path: str) -> None:
+        names = [n for t in el.types if t.get("code") == "Reference" for n in t.get("targets", [])]
+        if not names:
+            return
+        allowed = {target_type(n) for n in names}
+        if None in allowed or "Resource" in allowed:
+            return  # a target profile fhirconv cannot place: no verdict
+        actual = self.full_urls.get(ref)
+        if actual is None:
+            match = _REFERENCE.match(ref)
+            actual = match["type"] if match else None
+        if actual is not None and actual not in allowed:
+            self.err(
+                f"{path}.reference",
+                f"refers to a {actual}; allowed: {', '.join(sorted(str(a) for a in allowed))}",
+                "profile-reference-target",
+            )
 
     def extension_profile(self, el: PElement) -> Profile | None:
         if len(el.types) != 1 or el.types[0].get("code") != "Extension":

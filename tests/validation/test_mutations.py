@@ -113,3 +113,14 @@ def test_extension_checked_against_its_definition_without_a_profile_claim():
     assert [(i.layer.value, i.rule, i.location) for i in issues if i.severity.value == "error"] == [
         ("profile", "profile-type", "Condition.extension[0].valueString")
     ]
+
+
+def test_reference_to_a_type_the_profile_does_not_allow():
+    resource = example(PRIMARY)
+    # Core allows Practitioner, PractitionerRole, Patient, RelatedPerson; the profile keeps that,
+    # but Condition.subject must be a (US Core) Patient.
+    resource["subject"] = {"reference": "Group/cohort-1"}
+    issues = validate_resource(resource)
+    assert any(
+        i.rule == "profile-reference-target" and i.location == "Condition.subject.reference" for i in issues
+    )
