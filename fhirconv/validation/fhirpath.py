@@ -158,6 +158,6 @@ def evaluate(
     """Evaluate on one element ``value`` whose definition path or type is ``base``."""
     from fhirpathpy.engine.nodes import ResourceNode
 
-    node = ResourceNode.create_node(value, base)
+    node = ResourceNode.create_node(value, base)  # type: ignore[no-untyped-call]
     result: list[Any] = compiled(expression)(node, {"resource": resource, "rootResource": root})
     return result

@@ -230,9 +230,9 @@ def constraints_for(node: Node) -> list[Constraint]:
             if c[0] in seen or c[0].startswith(_SKIP_PREFIX) or c[0] in NATIVE:
                 continue
             seen.add(c[0])
-            found.append(tuple(c))  # type: ignore[arg-type]
+            found.append((c[0], c[1], c[2], c[3]))
         _CACHE[key] = found
-    return found  # type: ignore[return-value]
+    return found
 
 
 _CACHE: dict[Any, list[Constraint]] = {}

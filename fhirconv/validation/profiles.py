@@ -74,7 +74,7 @@ def compiled(url: str) -> Profile | None:
             types=raw.get("types", []),
             fixed=raw.get("fixed"),
             pattern=raw.get("pattern"),
-            binding=tuple(raw["binding"]) if raw.get("binding") else None,  # type: ignore[arg-type]
+            binding=(raw["binding"][0], raw["binding"][1]) if raw.get("binding") else None,
             slice_name=raw.get("sliceName"),
             cons=raw.get("cons", []),
             has_fixed="fixed" in raw,

@@ -177,7 +177,7 @@ def _translate(err: Any, base: str) -> list[Issue]:
     if validator == "type":
         expected = err.validator_value
         wanted = " or ".join(
-            _TYPE_NAMES.get(t, t) for t in (expected if isinstance(expected, list) else [expected])
+            _TYPE_NAMES.get(str(t), str(t)) for t in (expected if isinstance(expected, list) else [expected])
         )
         return [error(Layer.SCHEMA, where, f"expected {wanted}, found {_kind(err.instance)}", "schema-type")]
     if validator == "enum":
