@@ -110,13 +110,9 @@ def load_source(source: str) -> dict[str, Any]:
         document = read_json(path)
         if isinstance(document, dict) and document.get("resourceType") == "Bundle":
             return document
-    try:
-        from fhirconv.cases import load_case
-        from fhirconv.mapping.bundle import build_bundle
-    except ImportError as err:
-        raise InputError(
-            f"{source}: not a FHIR Bundle file, and this build of fhirconv cannot read cases ({err})"
-        ) from None
+    from fhirconv.cases import load_case
+    from fhirconv.mapping.bundle import build_bundle
+
     bundle: dict[str, Any] = build_bundle(load_case(source), bundle_type="transaction")
     return bundle
 
@@ -136,15 +132,9 @@ def read_json(path: Path) -> Any:
 
 def validate_bundle(bundle: dict[str, Any], source: str) -> None:
     """Refuse a bundle the local validator finds errors in, listing every error."""
-    try:
-        from fhirconv.validation import validate_resource
-    except ImportError as err:
-        raise InputError(
-            f"{source}: cannot validate before pushing, the validator is not available ({err}); "
-            "pass --no-validate to push without validating"
-        ) from None
-    issues = validate_resource(bundle)
-    errors = [i for i in issues if getattr(i.severity, "value", i.severity) == "error"]
+    from fhirconv.validation import Severity, validate_resource
+
+    errors = [i for i in validate_resource(bundle) if i.severity is Severity.ERROR]
     if errors:
         shown = "\n".join(f"  {i.location}: {i.message} [{i.rule}]" for i in errors)
         raise FindingsError(

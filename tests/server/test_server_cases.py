@@ -15,6 +15,9 @@ from .conftest import DATA, Reply
 pytestmark = pytest.mark.server
 
 CASES = ("case1", "case2")
+# The server's side is under test here; whether the export passes the local
+# validator is asserted once, in test_push_validates_the_builtin_cases_first.
+NO_VALIDATE = "--no-validate"
 # Medplum's engine refuses transactions with more than 50 updates; the cases have more.
 MEDPLUM_MAX_UPDATES = "50"
 SERVER_VERSIONING = ("versionId", "lastUpdated")
@@ -48,11 +51,21 @@ def without_versioning(resource: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def pushed(fhir_server):
-    """Both cases pushed once, validated locally first, as a user would."""
+    """Both cases pushed once."""
     from fhirconv.cli import main
 
     with pytest.raises(SystemExit) as done:
-        main(["push", *CASES, "--server", fhir_server.base_url, "--max-entries", MEDPLUM_MAX_UPDATES])
+        main(
+            [
+                "push",
+                *CASES,
+                "--server",
+                fhir_server.base_url,
+                "--max-entries",
+                MEDPLUM_MAX_UPDATES,
+                NO_VALIDATE,
+            ]
+        )
     assert done.value.code == 0
     return fhir_server
 
@@ -60,7 +73,7 @@ def pushed(fhir_server):
 def test_the_cases_need_splitting_on_this_engine(fhir_server, run_cli):
     # The reason for --max-entries, measured, so the test notices if it stops being true.
     assert len(exported("case1")["entry"]) > int(MEDPLUM_MAX_UPDATES)
-    result = run_cli("push", "case1", "--server", fhir_server.base_url)
+    result = run_cli("push", "case1", "--server", fhir_server.base_url, NO_VALIDATE)
     assert result.code == 1
     assert "error invalid: Transaction contains more update operations than allowed" in result.err
 
@@ -68,7 +81,14 @@ def test_the_cases_need_splitting_on_this_engine(fhir_server, run_cli):
 @pytest.mark.parametrize("case", CASES)
 def test_push_with_verify_finds_every_resource_as_sent(fhir_server, run_cli, case):
     result = run_cli(
-        "push", case, "--server", fhir_server.base_url, "--max-entries", MEDPLUM_MAX_UPDATES, "--verify"
+        "push",
+        case,
+        "--server",
+        fhir_server.base_url,
+        "--max-entries",
+        MEDPLUM_MAX_UPDATES,
+        "--verify",
+        NO_VALIDATE,
     )
     assert result.code == 0, result.out + result.err
     assert "differs" not in result.out
@@ -136,7 +156,9 @@ def test_round_trip_through_the_server_gives_the_case_back(pushed, run_cli, tmp_
 @pytest.mark.parametrize("case", CASES)
 def test_repush_leaves_one_copy_of_each_resource(pushed, run_cli, case):
     bundle = exported(case)
-    result = run_cli("push", case, "--server", pushed.base_url, "--max-entries", MEDPLUM_MAX_UPDATES)
+    result = run_cli(
+        "push", case, "--server", pushed.base_url, "--max-entries", MEDPLUM_MAX_UPDATES, NO_VALIDATE
+    )
     assert result.code == 0, result.err
     reference = f"Patient/{patient_id(bundle)}"
     held = []
@@ -166,3 +188,21 @@ def test_unknown_case_is_bad_input(run_cli):
     result = run_cli("push", "case99", "--server", "http://127.0.0.1:9/fhir")
     assert result.code == 2
     assert result.err == "Error: 'case99' is neither a built-in case (case1, case2) nor a case file\n"
+
+
+def test_broken_bundle_file_is_bad_input(run_cli, tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"resourceType": "Bundle",\n  "type": "transaction"\n  "entry": []}')
+    result = run_cli("push", broken, "--server", "http://127.0.0.1:9/fhir")
+    assert result.code == 2
+    assert result.err.startswith(f"Error: {broken}: line 3 column 3: not valid JSON: ")
+
+
+def test_push_validates_the_builtin_cases_first(faulty_server, run_cli):
+    """As a user pushes: local validation on.  Fails when export and validator disagree."""
+    from .test_server_faults import transaction_ok
+
+    server = faulty_server(transaction_ok)
+    result = run_cli("push", *CASES, "--server", server.base_url)
+    assert result.code == 0, result.err
+    assert len(server.seen) == 2
