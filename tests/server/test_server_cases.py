@@ -120,8 +120,6 @@ def test_pull_gives_back_exactly_what_was_exported(pushed, run_cli, tmp_path, ca
         for e in pulled["entry"]
     }
     assert got == as_stored(bundle)
-    # What came back is itself valid FHIR.
-    assert run_cli("validate", bundle_file).code == 0
 
 
 def in_canonical_order(value):
