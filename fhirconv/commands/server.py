@@ -183,8 +183,9 @@ def push(
     CASE is a built-in case name (case1) or a case file; BUNDLE a transaction or
     collection Bundle in JSON.  Every entry is sent as PUT Type/id, so pushing
     the same case again updates the same resources and creates no duplicates;
-    the server must allow update-as-create (ids chosen by the client), as
-    HAPI, Firely, Medplum and the cloud FHIR services do.
+    the server must allow update-as-create, ids chosen by the client
+    (CapabilityStatement updateCreate; a Google Cloud FHIR store needs
+    enableUpdateCreate).
 
     \b
     Example:

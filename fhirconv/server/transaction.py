@@ -4,8 +4,9 @@ fhirconv's re-push is idempotent by resource id: every entry is
 ``PUT Type/id`` (update as create, FHIR R4 http.html#upsert), so the second push
 of the same case updates the same resources instead of adding copies.  A server
 must therefore let the client choose ids on update
-(``CapabilityStatement.rest.resource.updateCreate = true``), as HAPI, Firely,
-Medplum and the cloud servers do by default.  Conditional creates would avoid
+(``CapabilityStatement.rest.resource.updateCreate = true``; Medplum's engine
+does, a Google Cloud FHIR store only with ``enableUpdateCreate``, HAPI refuses
+ids of digits only by default).  Conditional creates would avoid
 that requirement but need identifiers on every resource and serializable
 transactions, which fewer servers get right.
 """
