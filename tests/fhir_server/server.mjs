@@ -90,14 +90,18 @@ function restoreMap(target, source) {
 const repo = new ValidatingRepository();
 const router = new FhirRouter();
 
+// Every concrete R4 resource type, read once: the definitions file is large.
+const RESOURCE_TYPES = [
+  ...new Set(
+    readJson('fhir/r4/profiles-resources.json')
+      .entry.map((e) => e.resource)
+      .filter((sd) => sd?.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract)
+      .map((sd) => sd.type)
+  ),
+].sort();
+
 function capabilityStatement(baseUrl) {
-  const types = Object.keys(readJson('fhir/r4/profiles-resources.json').entry.reduce((acc, e) => {
-    const sd = e.resource;
-    if (sd?.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract) {
-      acc[sd.type] = true;
-    }
-    return acc;
-  }, {})).sort();
+  const types = RESOURCE_TYPES;
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
