@@ -103,13 +103,8 @@ def validate_command(
       fhirconv export case2 | fhirconv validate -
       fhirconv validate --strict --no-profiles exported.ndjson
     """
-    import gc
-
     from fhirconv.validation import FileResult, render
 
-    # A short-lived process that builds many small containers: the cyclic collector
-    # only costs time here (worker processes inherit this).
-    gc.disable()
     names = list(files)
     if names.count("-") > 1:
         raise click.UsageError("standard input (-) can be given only once")

@@ -138,6 +138,9 @@ def _options() -> dict[str, Any]:
             "resolve": {"fn": _resolve, "arity": {0: []}},
         },
         "traceFn": lambda *args: None,
+        # Invariants yield booleans: skip the conversion of results back to JSON, which
+        # also builds a self-referencing closure per call (garbage only the GC can free).
+        "returnRawData": True,
     }
 
 

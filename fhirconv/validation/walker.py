@@ -21,7 +21,6 @@ class Node:
     type: str
     element: dict[str, Any]
     context: Context | None  # where the value's own children are defined (None for primitives)
-    resource: ResourceScope
 
 
 @dataclass(slots=True)
@@ -108,7 +107,7 @@ def _emit(value: Any, found: Child, path: str, scope: ResourceScope, result: Wal
             entry_index = _entry_index(path, scope) if not contained else None
             _resource(value, path, scope.root, contained, entry_index, result)
         return
-    scope.nodes.append(Node(path, value, found.type, found.element, found.context, scope))
+    scope.nodes.append(Node(path, value, found.type, found.element, found.context))
     if found.context is not None and isinstance(value, dict):
         _children(value, found.context, path, scope, result)
 

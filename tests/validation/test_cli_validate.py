@@ -132,3 +132,21 @@ def test_validate_module_keeps_heavy_imports_lazy():
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_validation_leaves_no_cyclic_garbage():
+    # Validation runs with the cyclic GC paused; anything it left in cycles would pile
+    # up across the files of a long run.
+    import gc
+
+    from fhirconv.validation import validate_bytes
+
+    data = (EXAMPLES / "Bundle-mcode-patient-bundle-jenny-m.json").read_bytes()
+    validate_bytes(data, source="b.json")
+    gc.collect()
+    gc.disable()
+    try:
+        validate_bytes(data, source="b.json")
+    finally:
+        gc.enable()
+    assert gc.collect() == 0
