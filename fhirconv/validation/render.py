@@ -61,11 +61,21 @@ def render_text(results: list[FileResult], *, strict: bool = False) -> str:
         )
         verdict = "valid" if result.valid(strict=strict) else "INVALID"
         lines.append(f"{result.file}: {verdict} ({summary})")
+        notes: dict[tuple[str, str], list[Issue]] = {}
         for issue in result.issues:
+            if issue.severity is Severity.INFORMATION:
+                notes.setdefault((issue.layer.value, issue.rule), []).append(issue)
+                continue
             lines.append(
                 f"  {issue.severity.value:<11} [{issue.layer.value}] {_where(issue)}: {issue.message} "
                 f"({issue.rule})"
             )
+        # Notes say what could not be checked or is merely advice: one line per kind,
+        # so that errors and warnings stay readable (json and operationoutcome list all).
+        for (layer, rule), group in notes.items():
+            first = group[0]
+            more = f" (and {len(group) - 1} more like it)" if len(group) > 1 else ""
+            lines.append(f"  note        [{layer}] {_where(first)}: {first.message} ({rule}){more}")
     return "\n".join(lines) + "\n"
 
 

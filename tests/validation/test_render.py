@@ -26,8 +26,21 @@ def test_text_is_grouped_by_file_with_a_verdict():
         "a.json: INVALID (1 error, 1 warning, 1 note)",
         "  error       [schema] Patient.gender: 'boy' is not one of the allowed codes (schema-enum)",
         "  warning     [terminology] Patient.language: display differs (terminology-display)",
-        "  information [invariant] Patient: dom-6: narrative (dom-6)",
+        "  note        [invariant] Patient: dom-6: narrative (dom-6)",
         "b.json: valid (0 errors, 0 warnings, 0 notes)",
+    ]
+
+
+def test_text_folds_notes_of_one_kind():
+    notes = [
+        Issue(
+            Severity.INFORMATION, Layer.INVARIANT, f"Bundle.entry[{n}].resource", "dom-6: narrative", "dom-6"
+        )
+        for n in range(3)
+    ]
+    out = render([FileResult("a.json", notes)], "text")
+    assert out.splitlines()[1:] == [
+        "  note        [invariant] Bundle.entry[0].resource: dom-6: narrative (dom-6) (and 2 more like it)"
     ]
 
 
