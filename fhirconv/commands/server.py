@@ -380,6 +380,8 @@ def pull(
     for name in types:
         if not re.fullmatch(r"[A-Z][A-Za-z]+", name):
             raise InputError(f"--type {name!r} is not a FHIR resource type name")
+    if not re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", patient):
+        raise InputError(f"--patient {patient!r} is not a FHIR id (letters, digits, '-' and '.', at most 64)")
     if bundle_only and output is not None:
         raise InputError("--bundle-only writes no case file: use --bundle FILE instead of -o")
     with make_client(server, token, timeout, retries, backoff, allow_insecure_http) as client:

@@ -209,7 +209,9 @@ class FhirClient:
                 self._wait(attempt, attempts, f"timed out ({_timeout_kind(err)})", None)
                 continue
             except httpx.TransportError as err:
-                if last:
+                # Refused or unresolvable: nothing was sent.  A connection lost
+                # mid-answer is like a read timeout.
+                if last or not (idempotent or isinstance(err, httpx.ConnectError)):
                     raise ServerUnreachable(
                         f"Cannot reach {shown}: {_transport_reason(err)} "
                         f"(after {attempt} attempt{'s' if attempt > 1 else ''})"

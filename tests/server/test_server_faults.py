@@ -477,3 +477,11 @@ def test_loopback_server_is_reached_directly_despite_a_proxy(faulty_server, run_
     assert result.code == 0, result.err
     assert proxy.seen == []
     assert len(server.seen) == 1
+
+
+def test_patient_must_be_a_fhir_id(run_cli):
+    result = run_cli("pull", "--server", "http://127.0.0.1:9/fhir", "--patient", "../metadata")
+    assert result.code == 2
+    assert result.err == (
+        "Error: --patient '../metadata' is not a FHIR id (letters, digits, '-' and '.', at most 64)\n"
+    )
