@@ -8,6 +8,7 @@ definitions and dropped when R4 allows what R4B rejects.
 
 from __future__ import annotations
 
+import ast
 import re
 from functools import cache
 from typing import Any
@@ -125,8 +126,28 @@ def _translate(resource: dict[str, Any], path: str, errors: list[dict[str, Any]]
         if kind not in _MESSAGES and isinstance(value, str | int | float | bool):
             message = f"{message} (found {value!r})"
         rule = _RULES.get(kind) or "structure-" + kind.replace("_", "-").replace(".", "-")
+        choice = _CHOICE.search(str(err["msg"]))
+        if choice is not None and isinstance(value, dict):
+            keys = [k for k in ast.literal_eval(choice.group(1)) if k in value]
+            stem = _common_stem(keys)
+            message = f"{stem}[x] may have one value, found {len(keys)}: {', '.join(keys)}"
+            rule = "structure-choice"
         issues.append(error(Layer.STRUCTURE, join(path, loc), message, rule))
     return issues
+
+
+_CHOICE = re.compile(r"Any of one field value is expected from this list (\[.*?\]), but got multiple")
+
+
+def _common_stem(keys: list[str]) -> str:
+    stem = keys[0] if keys else ""
+    for key in keys[1:]:
+        while not key.startswith(stem):
+            stem = stem[:-1]
+    # valueBoolean + valueString share "value"; stop at the last lower-case letter.
+    while stem and stem[-1].isupper():
+        stem = stem[:-1]
+    return stem
 
 
 def _r4_accepts(type_code: str, value: Any) -> bool:

@@ -62,6 +62,10 @@ def wrong_choice_type(r):
     del r["extension"][0]["valueCodeableConcept"]
 
 
+def two_choice_values(r):
+    r["effectivePeriod"] = {"start": "2018-03-16"}
+
+
 def drop_required_slice_in_bundle(r):
     r["entry"] = r["entry"][1:]
 
@@ -85,6 +89,7 @@ CATALOGUE = [
     (STATUS, wrong_fixed_code, "profile", "profile-pattern", "Observation.code"),
     (PRIMARY, wrong_choice_type, "profile", "profile-type", "Condition.extension[0].valueString"),
     (BUNDLE, drop_required_slice_in_bundle, "profile", "profile-slice-min", "Bundle.entry"),
+    (STATUS, two_choice_values, "structure", "structure-choice", "Observation"),
 ]
 
 
