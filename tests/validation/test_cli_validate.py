@@ -150,3 +150,39 @@ def test_validation_leaves_no_cyclic_garbage():
     finally:
         gc.enable()
     assert gc.collect() == 0
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path):
+    import os
+    import pty
+
+    files = []
+    for index in range(3):
+        copy = tmp_path / f"p{index}.json"
+        shutil.copy(GOOD, copy)
+        files.append(str(copy))
+    # Not a terminal: nothing on stderr.
+    code, _, err = run_cli(["--jobs", "1", *files])
+    assert code == 0 and err == ""
+    # A terminal on stderr: the bar is drawn there, never on stdout.
+    main_fd, child_fd = pty.openpty()
+    done = subprocess.run(
+        [sys.executable, "-m", "fhirconv", "validate", "--jobs", "1", *files],
+        stdout=subprocess.PIPE,
+        stderr=child_fd,
+        timeout=120,
+    )
+    os.close(child_fd)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(main_fd)
+    assert done.returncode == 0
+    assert b"Validating" in drawn
+    assert b"Validating" not in done.stdout
