@@ -21,6 +21,7 @@ from fhirconv.mapping.conditions import (
     from_size_observation,
     from_staging_group,
     from_tnm_category,
+    from_tumor,
     to_condition_resources,
 )
 from fhirconv.mapping.disagreements import from_disagreement, to_disagreement
@@ -230,6 +231,7 @@ def _assemble(
     groups: dict[str, str] = {}  # T/N/M observation id -> the stage group that has it as member
     studies: dict[str, JSON] = {}
     regimens: dict[str, JSON] = {}
+    tumors: dict[str, str] = {}  # Tumor BodyStructure id -> the condition it stands for
     pending: list[tuple[str, str | None, JSON]] = []  # (kind, owner, fragment) attached after all are read
     for loc, resource, _ in work:
         rtype = resource.get("resourceType")
@@ -278,6 +280,8 @@ def _assemble(
                 metastasis = from_secondary_condition(reader, resource, loc)
                 conditions[metastasis["id"]] = metastasis
                 lists["metastases"].append(metastasis)
+        elif rtype == "BodyStructure" and (tumor_of := from_tumor(reader, resource, loc)):
+            tumors[reader.fact_id(resource["id"])] = tumor_of
         elif rtype == "Specimen":
             lists["specimens"].append(from_specimen(reader, resource, loc))
         elif rtype == "Procedure":
@@ -311,6 +315,7 @@ def _assemble(
         resource.pop("resourceType", None)
         resource.pop("id", None)
         reader.leftover(resource, loc)
+    pending = [(kind, tumors.get(owner or "", owner), fragment) for kind, owner, fragment in pending]
     _attach(reader, lists, primaries, conditions, stagings, members, groups, studies, regimens, pending)
     for key, items in lists.items():
         if items:

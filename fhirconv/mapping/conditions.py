@@ -16,16 +16,18 @@ from fhirconv.mapping.common import (
     notes,
     patient_ref,
     reference,
+    report_url,
     resource_id,
     size_components,
     text_concept,
 )
 from fhirconv.mapping.reading import Reader, take_text, text_of
-from fhirconv.model.case import Case, Metastasis, PrimaryCancer, Size, Staging
+from fhirconv.model.case import Case, Metastasis, PrimaryCancer, Size, Staging, Term
 from fhirconv.terminology import table
 
 HISTOLOGY_EXT = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
 CONDITION_RELATED_EXT = "http://hl7.org/fhir/StructureDefinition/condition-related"
+RELATED_CONDITION_EXT = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-related-condition"
 PATHOLOGICAL_PREFIXES = frozenset({"p", "yp", "rp"})
 CONFIRMED_BY = "Confirmed by"
 DESCRIPTION_NOTE = "description"
@@ -130,6 +132,29 @@ def to_size_observation(
     if size.method:
         resource["method"] = text_concept(size.method)
     resource["component"] = size_components(size)
+    return resource
+
+
+def tumor_id(case: Case, owner_id: str) -> str:
+    return resource_id(case, f"{owner_id}-tumor")
+
+
+def to_tumor(
+    case: Case, owner_id: str, sources: tuple[str, ...], site: Term | None, laterality: str | None
+) -> JSON:
+    """The measured tumour as an mCODE Tumor BodyStructure: TumorSize.focus may only name one."""
+    rid = tumor_id(case, owner_id)
+    resource: JSON = {
+        "resourceType": "BodyStructure",
+        "id": rid,
+        "meta": meta(case, sources, "mcode-tumor"),
+        "extension": [
+            {"url": RELATED_CONDITION_EXT, "valueReference": condition_ref(case, owner_id)}
+        ],
+        "identifier": [{"system": report_url(case), "value": rid}],
+        "location": body_site(site, laterality) or text_concept("not stated"),
+        "patient": patient_ref(case),
+    }
     return resource
 
 
@@ -246,6 +271,8 @@ def to_recurrence_observation(case: Case, primary: PrimaryCancer, recurrence_ind
     ]
     if recurrence.size:
         components.extend(size_components(recurrence.size))
+        if recurrence.size.method:
+            resource["method"] = text_concept(recurrence.size.method)
     if components:
         resource["component"] = components
     if recurrence.note:
@@ -260,17 +287,23 @@ def to_condition_resources(case: Case) -> list[JSON]:
     for metastasis in case.metastases:
         out.append(to_secondary_condition(case, metastasis))
     for primary in case.primaries:
-        focus = condition_ref(case, primary.id)
         for staging in primary.staging:
             out.extend(to_staging_observations(case, primary, staging))
-        for i, size in enumerate(primary.sizes):
-            out.append(to_size_observation(case, primary.id, i, size, primary.sources, focus))
+        if primary.sizes:
+            out.append(to_tumor(case, primary.id, primary.sources, primary.body_site, primary.laterality))
+            focus = reference("BodyStructure", tumor_id(case, primary.id))
+            for i, size in enumerate(primary.sizes):
+                out.append(to_size_observation(case, primary.id, i, size, primary.sources, focus))
         for i in range(len(primary.recurrences)):
             out.append(to_recurrence_observation(case, primary, i))
     for metastasis in case.metastases:
-        focus = condition_ref(case, metastasis.id)
-        for i, size in enumerate(metastasis.sizes):
-            out.append(to_size_observation(case, metastasis.id, i, size, metastasis.sources, focus))
+        if metastasis.sizes:
+            out.append(
+                to_tumor(case, metastasis.id, metastasis.sources, metastasis.body_site, metastasis.laterality)
+            )
+            focus = reference("BodyStructure", tumor_id(case, metastasis.id))
+            for i, size in enumerate(metastasis.sizes):
+                out.append(to_size_observation(case, metastasis.id, i, size, metastasis.sources, focus))
     return out
 
 
@@ -394,7 +427,7 @@ def from_size_observation(reader: Reader, resource: JSON, loc: str) -> tuple[str
     reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
     owner = None
     for i, focus in enumerate(resource.get("focus") or []):
-        owner = owner or reader.ref(focus, f"{loc}.focus[{i}]", ("Condition",))
+        owner = owner or reader.ref(focus, f"{loc}.focus[{i}]", ("Condition", "BodyStructure"))
     size: JSON = {}
     method = take_text(resource, "method")
     if method:
@@ -523,8 +556,33 @@ def from_recurrence(reader: Reader, resource: JSON, loc: str) -> tuple[str | Non
         out["confirmed_by"] = confirmed
     size = size_from_components(reader, resource, loc)
     if size:
-        out["size"] = size
+        out["size"] = with_method(resource, size)
     note = reader.note(resource, loc)
     if note:
         out["note"] = note
     return owner, out
+
+
+def with_method(resource: JSON, size: JSON) -> JSON:
+    """A size measured within another observation: how it was measured is that one's method."""
+    method = take_text(resource, "method")
+    return {**size, "method": method} if method else size
+
+
+def from_tumor(reader: Reader, resource: JSON, loc: str) -> str | None:
+    """The condition a Tumor BodyStructure stands for (its location is the condition's site)."""
+    reader.sources(resource, loc)
+    owner = None
+    for i, ext in enumerate(resource.get("extension") or []):
+        if isinstance(ext, dict) and ext.get("url") == RELATED_CONDITION_EXT:
+            where = f"{loc}.extension[{i}].valueReference"
+            owner = owner or reader.ref(ext.get("valueReference"), where, ("Condition",))
+            ext.pop("url")
+    if owner is None:
+        return None
+    for identifier in resource.get("identifier") or []:
+        if isinstance(identifier, dict) and identifier.get("system") == reader.report_url:
+            identifier.clear()
+    resource.pop("location", None)  # the condition's own body site and laterality
+    reader.ref(resource.get("patient"), f"{loc}.patient", ("Patient",))
+    return owner

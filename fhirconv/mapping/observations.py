@@ -19,7 +19,7 @@ from fhirconv.mapping.common import (
     size_components,
     text_concept,
 )
-from fhirconv.mapping.conditions import size_from_components
+from fhirconv.mapping.conditions import RELATED_CONDITION_EXT, size_from_components, with_method
 from fhirconv.mapping.reading import Reader, take_text, text_of
 from fhirconv.model.case import Case, DiseaseStatus, Imaging, Specimen, TumorMarker
 from fhirconv.terminology import table
@@ -30,7 +30,6 @@ IMAGING_FINDING = "Imaging finding"
 BIRADS_CODE = "BI-RADS assessment category"
 EVIDENCE_NOTE = "evidence"
 EVIDENCE_PREFIX = "Evidence: "
-RELATED_CONDITION_EXT = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-related-condition"
 EVIDENCE_TYPE_EXT = (
     "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-cancer-disease-status-evidence-type"
 )
@@ -170,6 +169,8 @@ def to_imaging_resources(case: Case, study: Imaging) -> list[JSON]:
             )
         if finding.size:
             components.extend(size_components(finding.size))
+            if finding.size.method:
+                observation["method"] = text_concept(finding.size.method)
         if components:
             observation["component"] = components
         out.append(observation)
@@ -352,7 +353,7 @@ def from_imaging_finding(reader: Reader, resource: JSON, loc: str) -> tuple[str 
                 component.pop("code")
     size = size_from_components(reader, resource, loc)
     if size:
-        out["size"] = size
+        out["size"] = with_method(resource, size)
     return study, out
 
 

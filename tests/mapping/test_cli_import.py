@@ -10,7 +10,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_roundtrip_builtin_cases_is_empty(run_cli):
-    for name, resources in (("case1", 74), ("case2", 73)):
+    for name, resources in (("case1", 76), ("case2", 77)):
         result = run_cli("roundtrip", name)
         assert result.code == 0, result.out + result.err
         assert result.out == (
@@ -32,10 +32,10 @@ def test_import_writes_case_file_atomically_and_reports(run_cli, tmp_path):
     assert result.code == 0, result.err
     assert load_case_file(out) == load_case("case2")
     assert result.err.splitlines() == [
-        f"Wrote case case2 (73 resources read) to {out}",
+        f"Wrote case case2 (77 resources read) to {out}",
         "Import report: everything was mapped.",
     ]
-    assert json.loads(report.read_text()) == {"unmapped": [], "count": 0, "case": "case2", "resources": 73}
+    assert json.loads(report.read_text()) == {"unmapped": [], "count": 0, "case": "case2", "resources": 77}
     # Written atomically: no temporary file left beside the outputs.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["case2.yaml", "report.json"]
 
