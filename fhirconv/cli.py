@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(int(ExitCode.OK))
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as err:  # noqa: BLE001 - last line of defence, never a traceback
+    except Exception as err:  # the last line of defence: one line, never a traceback
         click.echo(
             f"Internal error ({type(err).__name__}): {err}. Please report this with the command you ran.",
             err=True,
