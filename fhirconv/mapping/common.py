@@ -122,6 +122,10 @@ def period(value: Period | None, owner: str) -> JSON | None:
     out = {k: v for k, v in (("start", value.start), ("end", value.end)) if v}
     if not out:
         raise MappingError(f"{owner}: period has neither start nor end; remove it or give a date")
+    if value.start and value.end:
+        shared = min(len(value.start), len(value.end))
+        if value.start[:shared] > value.end[:shared]:
+            raise MappingError(f"{owner}: period ends ({value.end}) before it starts ({value.start})")
     return out
 
 

@@ -1,0 +1,56 @@
+"""Property: any case the model allows exports, imports and compares equal.
+
+500 examples in the normal run; for the long run set
+``FHIRCONV_HYPOTHESIS_EXAMPLES=10000``.
+"""
+
+import json
+import os
+
+from hypothesis import HealthCheck, given, settings
+
+from fhirconv.importing.compare import compare_cases
+from fhirconv.importing.reader import case_to_yaml, import_entries, read_entries
+from fhirconv.mapping.bundle import build_bundle
+from fhirconv.model.load import parse_case_text
+from tests.mapping.strategies import cases
+
+EXAMPLES = int(os.environ.get("FHIRCONV_HYPOTHESIS_EXAMPLES", "500"))
+
+
+def _entries(bundle):
+    return [
+        (f"Bundle.entry[{i}].resource", e["resource"], e["fullUrl"]) for i, e in enumerate(bundle["entry"])
+    ]
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(cases())
+def test_export_then_import_gives_the_same_case(case):
+    bundle = build_bundle(case)
+    result = import_entries(_entries(bundle))
+    assert result.unmapped == []
+    assert compare_cases(case, result.case) == []
+    assert result.case == case
+
+
+@settings(
+    max_examples=max(10, EXAMPLES // 50),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(cases())
+def test_generated_bundles_are_valid_and_case_files_read_back(case):
+    from fhirconv.validation import validate_resource
+
+    bundle = build_bundle(case, "collection")
+    problems = [i for i in validate_resource(bundle) if i.severity.value != "information"]
+    assert problems == []
+    # Through JSON text, as a file would be.
+    result = import_entries(read_entries(json.dumps(bundle).encode(), "generated.json"))
+    assert result.case == case
+    assert parse_case_text(case_to_yaml(case), "generated.yaml") == case
