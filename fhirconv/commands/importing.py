@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from fhirconv.errors import FindingsError
+from fhirconv.errors import FindingsError, MappingError
 
 
 @click.command("import")
@@ -48,7 +48,10 @@ def import_command(
     from fhirconv.fileio import dump_json, write_atomically
     from fhirconv.importing.reader import case_to_yaml, import_entries, read_files, report_json, report_text
 
-    result = import_entries(read_files(list(bundles)))
+    try:
+        result = import_entries(read_files(list(bundles)))
+    except MappingError as err:
+        raise MappingError(f"{', '.join(str(b) for b in bundles)}: {err}") from None
     data = case_to_yaml(result.case).encode("utf-8")
     if output is None:
         sys.stdout.flush()

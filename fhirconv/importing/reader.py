@@ -99,7 +99,8 @@ def _check(document: Any, name: str) -> None:
     more = len(issues) - len(shown)
     if more:
         shown.append(f"  ... and {more} more (run `fhirconv validate {name}`)")
-    raise InputError(f"{name}: not valid FHIR R4, not imported ({len(issues)} errors):\n" + "\n".join(shown))
+    count = f"{len(issues)} error" + ("s" if len(issues) != 1 else "")
+    raise InputError(f"{name}: not valid FHIR R4, not imported ({count}):\n" + "\n".join(shown))
 
 
 def read_files(paths: list[Path], *, validate: bool = True) -> list[Entry]:

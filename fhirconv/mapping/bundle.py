@@ -124,7 +124,13 @@ def case_from_resources(entries: list[tuple[str, JSON, str | None]]) -> tuple[Ca
     left is reported.
     """
     reader = Reader()
-    work = [(loc, copy.deepcopy(resource), url) for loc, resource, url in entries]
+    work = []
+    for loc, resource, url in entries:
+        if resource.get("resourceType") == "Condition" and not resource.get("code"):
+            # Nothing in the case model is a condition without saying which.
+            reader.report(f"{loc}.code", "missing code", "a Condition with no code is not imported")
+            continue
+        work.append((loc, copy.deepcopy(resource), url))
     patients = [(loc, r) for loc, r, _ in work if r.get("resourceType") == "Patient"]
     if not patients:
         raise MappingError("the bundle has no Patient: a case is about one patient")
