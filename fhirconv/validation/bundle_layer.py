@@ -169,16 +169,14 @@ class _Index:
 def _references(walk: Walk, bundles: list[ResourceScope]) -> list[Issue]:
     issues: list[Issue] = []
     indexes = {id(b.resource): _Index(b.resource) for b in bundles}
-    outer = bundles[0] if bundles else None
-    outer_entries = _entries(outer.resource) if outer is not None else []
+    entries = {id(b.resource): _entries(b.resource) for b in bundles}
     types = definitions.resource_types()
     for scope in walk.resources:
-        index = (
-            indexes.get(id(outer.resource)) if outer is not None and scope.entry_index is not None else None
-        )
+        # References resolve within the bundle the resource is an entry of (bundles nest).
+        index = indexes.get(id(scope.entry_of)) if scope.entry_of is not None else None
         entry_url = None
         if index is not None and scope.entry_index is not None:
-            entry = outer_entries[scope.entry_index]
+            entry = entries[id(scope.entry_of)][scope.entry_index]
             entry_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
         for node in scope.nodes:
             if node.type != "Reference" or not isinstance(node.value, dict):
@@ -188,6 +186,9 @@ def _references(walk: Walk, bundles: list[ResourceScope]) -> list[Issue]:
                 continue
             targets = node.element.get("targets", [])
             target_type, found = _resolve(ref, scope, index, entry_url)
+            if target_type is not None and target_type not in types and "://" in ref:
+                # An absolute URL that merely looks RESTful (.../Network/x): not a resource type.
+                target_type = None
             loc = f"{node.path}.reference"
             if found == "missing":
                 if ref.startswith(("urn:uuid:", "urn:oid:")):
@@ -229,7 +230,12 @@ def _references(walk: Walk, bundles: list[ResourceScope]) -> list[Issue]:
                             "bundle-reference-unresolved",
                         )
                     )
-            if target_type is not None and target_type not in types and found != "contained":
+            if (
+                target_type is not None
+                and target_type not in types
+                and found != "contained"
+                and "://" not in ref
+            ):
                 issues.append(
                     error(
                         Layer.BUNDLE,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from html.entities import name2codepoint
 from typing import Any
 from xml.etree import ElementTree
@@ -87,25 +87,41 @@ def _entity(match: re.Match[str]) -> str:
 
 
 def html_ok(div: Any) -> bool:
-    """txt-1 and txt-2: a well-formed XHTML div of the allowed elements, with some content."""
+    """htmlChecks(): txt-1 and txt-2 together."""
+    return html_structure_ok(div) and html_has_content(div)
+
+
+def html_structure_ok(div: Any) -> bool:
+    """txt-1: a well-formed XHTML div of the allowed elements and attributes."""
+    return _html_verdict(div)[0]
+
+
+def html_has_content(div: Any) -> bool:
+    """txt-2: some non-whitespace content (text or an image)."""
+    return _html_verdict(div)[1]
+
+
+@lru_cache(maxsize=512)
+def _html_verdict(div: Any) -> tuple[bool, bool]:
     if not isinstance(div, str):
-        return False
+        return False, False
     try:
         root = ElementTree.fromstring(_HTML_ENTITY.sub(_entity, div))
     except ElementTree.ParseError:
-        return False
+        return False, False
     if root.tag != f"{_XHTML}div":
-        return False
+        return False, False
     has_content = False
+    structure = True
     for node in root.iter():
         tag = node.tag
         if not isinstance(tag, str) or not tag.startswith(_XHTML) or tag[len(_XHTML) :] not in _ALLOWED_TAGS:
-            return False
+            structure = False
         if any(_EVENT_ATTR.match(name) for name in node.attrib):
-            return False
+            structure = False
         if tag == f"{_XHTML}img" or (node.text and node.text.strip()) or (node.tail and node.tail.strip()):
             has_content = True
-    return has_content
+    return structure, has_content
 
 
 def _has_value(inputs: list[Any]) -> list[bool]:

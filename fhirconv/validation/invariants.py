@@ -37,7 +37,8 @@ def ext_1(value: Any) -> bool:
     """Must have either extensions or value[x], not both."""
     if not isinstance(value, dict):
         return True
-    has_value = any(key.startswith("value") for key in value)
+    # A primitive value[x] may be present through its extensions alone (_valueString).
+    has_value = any(key.startswith(("value", "_value")) for key in value)
     return ("extension" in value) != has_value
 
 
@@ -85,7 +86,10 @@ def qty_3(value: Any) -> bool:
 
 
 def _has_value_x(resource: dict[str, Any]) -> bool:
-    return any(key.startswith("value") and key[5:6].isupper() for key in resource)
+    return any(
+        (key.startswith("value") and key[5:6].isupper()) or (key.startswith("_value") and key[6:7].isupper())
+        for key in resource
+    )
 
 
 def obs_6(resource: dict[str, Any]) -> bool:
@@ -211,6 +215,24 @@ NATIVE: dict[str, str] = {
     "component.code.where(coding.intersect(%resource.code.coding).exists()).empty()",
 }
 NATIVE_ROOT = {"obs-6": obs_6, "obs-7": obs_7}
+NATIVE["que-7"] = "operator = 'exists' implies (answer is Boolean)"
+
+
+def que_7(value: Any) -> bool:
+    """If the operator is 'exists', the value must be a boolean.
+
+    Native because fhirpathpy 2.2.4 answers false for ``answer is Boolean`` when the
+    answer is answerBoolean, which would reject the official Questionnaire-bb example.
+    """
+    if not isinstance(value, dict) or value.get("operator") != "exists":
+        return True
+    return "answerBoolean" in value or "_answerBoolean" in value
+
+
+NATIVE["txt-1"] = NATIVE["txt-2"] = "htmlChecks()"
+# R4 gives both narrative invariants the one expression htmlChecks(); natively each
+# checks its own half, so that an empty div is reported as txt-2 only.
+NATIVE_ELEMENT = {"que-7": que_7, "txt-1": fhirpath.html_structure_ok, "txt-2": fhirpath.html_has_content}
 _SKIP_PREFIX = ("bdl-",)
 Constraint = tuple[str, str, str, str]
 
@@ -320,6 +342,11 @@ def check(walk: Walk) -> list[Issue]:
                         "structure-invalid-date",
                     )
                 )
+            if "cons" in node.element:
+                for key, severity, human, _ in node.element["cons"]:
+                    check_native = NATIVE_ELEMENT.get(key)
+                    if check_native is not None and not check_native(value):
+                        issues.append(_issue(severity, node.path, key, human))
             cons = constraints_for(node) if ("cons" in node.element or node.context is not None) else ()
             if cons:
                 base = node.context.path if node.context is not None else node.type

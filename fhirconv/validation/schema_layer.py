@@ -25,9 +25,55 @@ def _prepared() -> tuple[dict[str, Any], dict[int, str]]:
     for name, body in schema["definitions"].items():
         defs[name] = _strip_descriptions(body)
     defs["ResourceList"] = {}
+    _fix_errata(defs)
     _inline_refs(defs)
     names = {id(body): name for name, body in defs.items()}
     return defs, names
+
+
+def _fix_errata(defs: dict[str, Any]) -> None:
+    """Two known faults of the published R4 schema, fixed so they cannot cry wolf.
+
+    * FHIR's regexes are XML Schema regexes, where \\s is only space, tab, CR and LF;
+      in Python's (and ECMAScript's) Unicode mode \\s also takes U+00A0, so the
+      schema would reject a no-break space in a string or code.  ASCII mode (?a)
+      gives the XML meaning.
+    * The FHIRVersion enum stops at 4.0.0: the schema predates the 4.0.1 technical
+      correction, yet 4.0.1 is the version of R4 (the official examples use it).
+    * Elements of type canonical have no ``_name`` twin, so a canonical's extensions
+      (``_baseDefinition``), legal in R4 JSON and used by the official examples, would
+      be "unknown elements".
+    """
+    for body in defs.values():
+        props = body.get("properties") if isinstance(body, dict) else None
+        if not isinstance(props, dict):
+            continue
+        for key, prop in list(props.items()):
+            if key.startswith("_") or f"_{key}" in props or not isinstance(prop, dict):
+                continue
+            if prop.get("$ref") == "#/definitions/canonical":
+                props[f"_{key}"] = {"$ref": "#/definitions/Element"}
+            elif prop.get("items", {}).get("$ref") == "#/definitions/canonical":
+                props[f"_{key}"] = {"items": {"$ref": "#/definitions/Element"}, "type": "array"}
+    for body in _all_dicts(defs):
+        if isinstance(body.get("pattern"), str) and not body["pattern"].startswith("(?a)"):
+            body["pattern"] = "(?a)" + body["pattern"]
+        values = body.get("enum")
+        if isinstance(values, list) and "4.0.0" in values and "4.0.1" not in values:
+            values.append("4.0.1")
+
+
+def _all_dicts(node: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found.append(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 def _inline_refs(defs: dict[str, Any]) -> None:

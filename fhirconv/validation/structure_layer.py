@@ -117,6 +117,8 @@ def _translate(resource: dict[str, Any], path: str, errors: list[dict[str, Any]]
             continue  # inside something R4 definitions do not describe here
         if kind == "extra_forbidden" and element is not None:
             continue  # an R4 element that R4B renamed or removed
+        if kind.endswith("missing") and element is None:
+            continue  # R4B requires an element that R4 does not have at all
         if kind.endswith("missing") and isinstance(element, tuple) and element.element.get("min", 0) == 0:
             continue  # optional in R4
         if isinstance(element, tuple) and _r4_accepts(element.type, err.get("input")):
@@ -162,7 +164,7 @@ def _r4_accepts(type_code: str, value: Any) -> bool:
 def _r4_patterns() -> dict[str, re.Pattern[str]]:
     schema = definitions.json_schema()["definitions"]
     return {
-        name: re.compile(body["pattern"])
+        name: re.compile(body["pattern"], re.ASCII)  # XML Schema's \s, as in schema_layer
         for name, body in schema.items()
         if name in PRIMITIVES and isinstance(body, dict) and "pattern" in body
     }

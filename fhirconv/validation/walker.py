@@ -35,6 +35,7 @@ class ResourceScope:
     root: dict[str, Any]
     contained: bool
     entry_index: int | None = None  # position in Bundle.entry when this is an entry's resource
+    entry_of: dict[str, Any] | None = None  # ... and the Bundle it is an entry of (bundles nest)
     nodes: list[Node] = field(default_factory=list)
 
 
@@ -45,7 +46,7 @@ class Walk:
 
 def walk(resource: dict[str, Any], path: str) -> Walk:
     result = Walk([])
-    _resource(resource, path, resource, False, None, result)
+    _resource(resource, path, resource, False, None, None, result)
     return result
 
 
@@ -55,10 +56,11 @@ def _resource(
     root: dict[str, Any],
     contained: bool,
     entry_index: int | None,
+    entry_of: dict[str, Any] | None,
     result: Walk,
 ) -> None:
     ctx = resource_context(str(resource.get("resourceType")))
-    scope = ResourceScope(path, resource, root if contained else resource, contained, entry_index)
+    scope = ResourceScope(path, resource, root if contained else resource, contained, entry_index, entry_of)
     result.resources.append(scope)
     if ctx is None:
         return
@@ -105,7 +107,8 @@ def _emit(value: Any, found: Child, path: str, scope: ResourceScope, result: Wal
         if isinstance(value, dict):
             contained = path.rsplit(".", 1)[-1].startswith("contained")
             entry_index = _entry_index(path, scope) if not contained else None
-            _resource(value, path, scope.root, contained, entry_index, result)
+            entry_of = scope.resource if entry_index is not None else None
+            _resource(value, path, scope.root, contained, entry_index, entry_of, result)
         return
     scope.nodes.append(Node(path, value, found.type, found.element, found.context))
     if found.context is not None and isinstance(value, dict):

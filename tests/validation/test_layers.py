@@ -241,3 +241,9 @@ def test_narrative_checks(patient, div, ok):
     patient["text"]["div"] = div
     issues = run(patient, Layer.INVARIANT)
     assert (not any(i.rule in ("txt-1", "txt-2") for i in issues)) is ok
+
+
+def test_empty_narrative_is_txt_2_only(patient):
+    patient["text"]["div"] = '<div xmlns="http://www.w3.org/1999/xhtml">\n  </div>'
+    issues = run(patient, Layer.INVARIANT)
+    assert [(i.rule, i.location) for i in issues] == [("txt-2", "Patient.text.div")]
