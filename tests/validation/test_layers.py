@@ -247,3 +247,61 @@ def test_empty_narrative_is_txt_2_only(patient):
     patient["text"]["div"] = '<div xmlns="http://www.w3.org/1999/xhtml">\n  </div>'
     issues = run(patient, Layer.INVARIANT)
     assert [(i.rule, i.location) for i in issues] == [("txt-2", "Patient.text.div")]
+
+
+def test_schema_errata_do_not_cry_wolf():
+    # A no-break space is not whitespace in FHIR's (XML Schema) regexes.
+    patient = {"resourceType": "Patient", "name": [{"family": "van\u00a0Dijk"}]}
+    assert run(patient, Layer.SCHEMA) == []
+    # 4.0.1 is R4's version even though the published schema's enum stops at 4.0.0.
+    capability = {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2020",
+        "kind": "instance",
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+    }
+    assert run(capability, Layer.SCHEMA) == []
+    # A canonical's extensions live in its _name twin, which the published schema omits.
+    sd = {
+        "resourceType": "Questionnaire",
+        "status": "draft",
+        "derivedFrom": ["http://x/q"],
+        "_derivedFrom": [{"extension": [{"url": "http://x/e", "valueString": "v"}]}],
+    }
+    assert run(sd, Layer.SCHEMA) == []
+    # ... while real faults still fail.
+    patient["name"][0]["family"] = 7
+    assert [i.rule for i in run(patient, Layer.SCHEMA)] == ["schema-type"]
+
+
+def test_references_resolve_within_a_nested_bundle():
+    inner = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:a", "resource": {"resourceType": "Patient", "id": "a"}},
+            {
+                "fullUrl": "urn:uuid:b",
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"text": "x"},
+                    "subject": {"reference": "urn:uuid:a"},
+                },
+            },
+        ],
+    }
+    outer = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": "urn:uuid:c", "resource": inner}],
+    }
+    assert errors(run(outer, Layer.BUNDLE)) == []
+    inner["entry"][1]["resource"]["subject"]["reference"] = "urn:uuid:zzz"
+    assert found(
+        run(outer, Layer.BUNDLE),
+        "bundle-reference-unresolved",
+        "Bundle.entry[0].resource.entry[1].resource.subject.reference",
+    )
