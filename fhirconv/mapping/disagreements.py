@@ -51,7 +51,7 @@ def from_disagreement(reader: Reader, resource: JSON, loc: str) -> JSON | None:
     if take_text(resource, "code") != DISAGREEMENT_CODE:
         return None
     meta = resource.get("meta")
-    if isinstance(meta, dict) and meta.get("source") == reader.report_url:
+    if isinstance(meta, dict) and reader.report_url and meta.get("source") == reader.report_url:
         meta.pop("source")
     resource.pop("status", None)
     resource.pop("detail", None)  # a sentence made of the parts below

@@ -248,7 +248,7 @@ def from_report_document(reader: Reader, resource: JSON, loc: str) -> tuple[JSON
             report["doi"] = identifier.pop("value")
             identifier.pop("system")
     meta = resource.get("meta")
-    if isinstance(meta, dict) and meta.get("source") == reader.report_url:
+    if isinstance(meta, dict) and reader.report_url and meta.get("source") == reader.report_url:
         meta.pop("source")
     resource.pop("status", None)
     if take_text(resource, "type") != REPORT_TYPE:

@@ -153,7 +153,7 @@ class Reader:
         if not isinstance(meta, dict):
             return [IMPORTED_SOURCE]
         meta.pop("profile", None)  # derived from the kind of fact
-        if meta.get("source") == self.report_url:
+        if self.report_url and meta.get("source") == self.report_url:
             meta.pop("source")
         out = []
         for tag in meta.get("tag") or []:
