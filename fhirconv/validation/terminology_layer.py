@@ -10,6 +10,7 @@ from the table.  A resource is fhirconv's own when its ``meta.source`` or a
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
 
 from fhirconv.validation.issues import Issue, Layer, error, information, warning
@@ -86,7 +87,11 @@ def check(walk: Walk, table: TableLike | None = None, own: bool | None = None) -
                     )
                 continue
             display = node.value.get("display") if node.type == "Coding" else node.value.get("unit")
-            if node.type == "Coding" and isinstance(display, str) and display not in concept.displays:
+            if (
+                node.type == "Coding"
+                and isinstance(display, str)
+                and not display_accepted(display, system, concept)
+            ):
                 issues.append(
                     warning(
                         Layer.TERMINOLOGY,
@@ -96,6 +101,30 @@ def check(walk: Walk, table: TableLike | None = None, own: bool | None = None) -
                     )
                 )
     return issues
+
+
+SNOMED = "http://snomed.info/sct"
+_SEMANTIC_TAG = re.compile(r"\s*\([^()]*\)$")
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def display_accepted(display: str, system: str, concept: ConceptLike) -> bool:
+    """Whether a display is one the table accepts, ignoring case and runs of whitespace.
+
+    For SNOMED CT a table display that is a fully specified name ("Chemotherapy
+    (procedure)") also accepts the name without its semantic tag, which is how the
+    preferred term usually reads.
+    """
+    wanted = _normal(display)
+    for accepted in concept.displays:
+        if _normal(accepted) == wanted:
+            return True
+        if system == SNOMED and _normal(_SEMANTIC_TAG.sub("", accepted)) == wanted:
+            return True
+    return False
 
 
 def _own(scope: ResourceScope, walk: Walk) -> bool:

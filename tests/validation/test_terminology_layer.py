@@ -38,6 +38,7 @@ TABLE = FakeTable(
         "test",
         ("Infiltrating duct carcinoma of breast (disorder)", "Infiltrating duct carcinoma of breast"),
     ),
+    FakeConcept("y", SNOMED, "367336001", "Chemotherapy (procedure)", "test", ("Chemotherapy (procedure)",)),
 )
 
 
@@ -59,6 +60,13 @@ def run(resource):
 def test_known_code_with_accepted_displays_passes():
     assert run(condition("Infiltrating duct carcinoma of breast (disorder)")) == []
     assert run(condition("Infiltrating duct carcinoma of breast")) == []
+
+
+def test_display_compared_without_case_spacing_or_snomed_semantic_tag():
+    assert run(condition("infiltrating  duct carcinoma of BREAST (disorder)")) == []
+    # The SNOMED preferred term is usually the FSN without its tag.
+    assert run(condition("Chemotherapy", code="367336001")) == []
+    assert run(condition("Infiltrating duct carcinoma")) != []
 
 
 def test_display_mismatch_is_a_warning():
