@@ -29,8 +29,13 @@ from fhirconv.errors import FindingsError, MappingError
     help="Also write the import report (what was not mapped, and where) as JSON.",
 )
 @click.option("--strict", is_flag=True, help="Exit 1 when anything could not be mapped.")
+@click.option(
+    "--doi",
+    help="DOI of the publication the case comes from, for bundles that do not name one "
+    "(fhirconv's own bundles carry it).",
+)
 def import_command(
-    bundles: tuple[Path, ...], output: Path | None, report_file: Path | None, strict: bool
+    bundles: tuple[Path, ...], output: Path | None, report_file: Path | None, strict: bool, doi: str | None
 ) -> None:
     """Read a FHIR R4 bundle (or resources, or NDJSON files) back into a case file.
 
@@ -43,13 +48,13 @@ def import_command(
     Examples:
       fhirconv import examples/case1.bundle.json -o case1.yaml
       fhirconv import pulled.json --report report.json --strict
-      fhirconv import Patient.ndjson Condition.ndjson Observation.ndjson
+      fhirconv import Patient.ndjson Condition.ndjson Observation.ndjson --doi 10.1000/xyz
     """
     from fhirconv.fileio import dump_json, write_atomically
     from fhirconv.importing.reader import case_to_yaml, import_entries, read_files, report_json, report_text
 
     try:
-        result = import_entries(read_files(list(bundles)))
+        result = import_entries(read_files(list(bundles)), doi)
     except MappingError as err:
         raise MappingError(f"{', '.join(str(b) for b in bundles)}: {err}") from None
     data = case_to_yaml(result.case).encode("utf-8")

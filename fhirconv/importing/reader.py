@@ -118,10 +118,11 @@ def read_files(paths: list[Path], *, validate: bool = True) -> list[Entry]:
     return entries
 
 
-def import_entries(entries: list[Entry]) -> ImportResult:
+def import_entries(entries: list[Entry], doi: str | None = None) -> ImportResult:
+    """The case the entries tell; ``doi`` names the publication when the bundle does not."""
     from fhirconv.mapping.bundle import case_from_resources
 
-    case, unmapped = case_from_resources(entries)
+    case, unmapped = case_from_resources(entries, doi)
     return ImportResult(case=case, unmapped=unmapped, resources=len(entries))
 
 

@@ -116,7 +116,9 @@ def build_bundle(case: Case, bundle_type: BundleType = "transaction") -> JSON:
 # --- the way back -------------------------------------------------------------------------
 
 
-def case_from_resources(entries: list[tuple[str, JSON, str | None]]) -> tuple[Case, list[Unmapped]]:
+def case_from_resources(
+    entries: list[tuple[str, JSON, str | None]], doi: str | None = None
+) -> tuple[Case, list[Unmapped]]:
     """The case a set of resources tells, and what of them could not be mapped.
 
     ``entries`` are (location, resource, fullUrl or None), in bundle order.  The
@@ -139,13 +141,16 @@ def case_from_resources(entries: list[tuple[str, JSON, str | None]]) -> tuple[Ca
         raise MappingError(f"the bundle has {len(patients)} Patients ({where}): a case is about one patient")
     patient_loc, patient = patients[0]
     documents = [(loc, r) for loc, r, _ in work if _is_report(r)]
-    doi = None
+    given_doi, doi = doi, None
     if documents:
         for identifier in documents[0][1].get("identifier") or []:
             if isinstance(identifier, dict) and identifier.get("system") == "https://doi.org":
                 doi = identifier.get("value")
     meta = patient.get("meta") if isinstance(patient.get("meta"), dict) else {}
     source = meta.get("source") if isinstance(meta, dict) else None
+    # With no DOI in the bundle nor given, the case fails validation on report.doi
+    # (a message `pull` relies on); `import --doi` names the publication.
+    doi = doi or given_doi
     reader.report_url = f"https://doi.org/{doi}" if doi else source if isinstance(source, str) else None
     reader.case_id = case_id_from_patient(patient, reader.report_url) or _slug(str(patient.get("id", "case")))
     for _, resource, url in work:
@@ -158,7 +163,7 @@ def case_from_resources(entries: list[tuple[str, JSON, str | None]]) -> tuple[Ca
         reader.targets.setdefault(full_url(rtype, rid), target)
         if url:
             reader.targets[url] = target
-    case = _assemble(reader, work, patient_loc, patient, documents)
+    case = _assemble(reader, work, patient_loc, patient, documents, given_doi)
     return case, reader.unmapped
 
 
@@ -217,6 +222,7 @@ def _assemble(
     patient_loc: str,
     patient: JSON,
     documents: list[tuple[str, JSON]],
+    given_doi: str | None = None,
 ) -> Case:
     data: JSON = {"id": reader.case_id}
     take_case_identifier(patient, reader.report_url)
@@ -225,7 +231,7 @@ def _assemble(
     if documents:
         data["report"], title = from_report_document(reader, documents[0][1], documents[0][0])
     else:
-        data["report"] = {}
+        data["report"] = {"doi": given_doi} if given_doi else {}
     data["title"] = title or f"Imported case {reader.case_id}"
     lists: dict[str, list[JSON]] = {key: [] for key in (
         "ages", "primaries", "metastases", "specimens", "tumor_markers", "imaging", "procedures",
@@ -326,6 +332,7 @@ def _assemble(
     for key, items in lists.items():
         if items:
             data[key] = items
+    _drop_incomplete(reader, data)
     try:
         return Case.model_validate(data)
     except ValidationError as err:
@@ -333,6 +340,63 @@ def _assemble(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()[:5]
         )
         raise MappingError(f"the bundle does not make a valid case: {problems}") from None
+
+
+# Fields the model requires, per list: a fact without one cannot be held and is reported.
+REQUIRED = {
+    "primaries": ("condition", "histology", "body_site"),
+    "metastases": ("site",),
+    "procedures": ("code",),
+    "imaging": ("modality",),
+}
+# Fields that name other facts: a name left dangling (its fact not imported) is reported.
+REFERENCES = {
+    "metastases": ("primary", "conditions-primaries"),
+    "specimens": ("procedure", "procedures"),
+    "procedures": ("primary", "conditions"),
+    "therapies": ("primary", "conditions"),
+}
+
+
+def _drop_incomplete(reader: Reader, data: JSON) -> None:
+    for key, fields in REQUIRED.items():
+        kept = []
+        for item in data.get(key, []):
+            missing = [f for f in fields if not item.get(f)]
+            if missing:
+                what = f"no {', '.join(missing)}: the case model requires it"
+                reader.report(f"{key} {item.get('id')}", "missing", what)
+            else:
+                kept.append(item)
+        data[key] = kept
+    ids = {
+        "primaries": {p["id"] for p in data.get("primaries", [])},
+        "procedures": {p["id"] for p in data.get("procedures", [])},
+        "specimens": {s["id"] for s in data.get("specimens", [])},
+    }
+    ids["conditions"] = ids["primaries"] | {m["id"] for m in data.get("metastases", [])}
+    ids["conditions-primaries"] = ids["primaries"]
+
+    def keep(owner: JSON, field: str, allowed: set[str], where: str) -> None:
+        value = owner.get(field)
+        if value is not None and value not in allowed:
+            reader.report(f"{where} {owner.get('id')}.{field}", "dangling", f"{value!r} was not imported")
+            del owner[field]
+
+    for key, (field, kind) in REFERENCES.items():
+        for item in data.get(key, []):
+            keep(item, field, ids[kind], key)
+    for marker in data.get("tumor_markers", []):
+        keep(marker, "specimen", ids["specimens"], "tumor_markers")
+        keep(marker, "condition", ids["conditions"], "tumor_markers")
+    for status in data.get("disease_status", []):
+        for focus in status.get("focus", []):
+            if focus not in ids["conditions"]:
+                where = f"disease_status {status.get('id')}.focus"
+                reader.report(where, "dangling", f"{focus!r} was not imported")
+        status["focus"] = [f for f in status.get("focus", []) if f in ids["conditions"]]
+    for key in [k for k, v in data.items() if v == []]:
+        del data[key]
 
 
 def _attach(

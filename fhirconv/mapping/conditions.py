@@ -487,8 +487,13 @@ def from_staging_group(reader: Reader, resource: JSON, loc: str) -> tuple[str | 
     value = resource.get("valueCodeableConcept")
     absent_reason = resource.get("dataAbsentReason")
     if isinstance(value, dict):
-        reader.concept_key(value, f"{loc}.valueCodeableConcept", "stage.")
+        key = reader.concept_key(value, f"{loc}.valueCodeableConcept", "stage.")
         out["stated"] = value.pop("text", None)
+        if out["stated"] is None:
+            # Another producer's stage group: its code (or display) is what it states.
+            words = [c.pop("display", None) or c.get("code") for c in value.get("coding") or []]
+            words = [w for w in words if isinstance(w, str)]
+            out["stated"] = words[0] if words else key.removeprefix("stage.") if key else "not stated"
     elif isinstance(absent_reason, dict):
         out["stated"] = absent_reason.pop("text", None)
         for coding in absent_reason.get("coding") or []:

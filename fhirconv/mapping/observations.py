@@ -287,6 +287,9 @@ def from_tumor_marker(reader: Reader, resource: JSON, loc: str) -> JSON | None:
         result = result or _result(reader, interpretation, f"{loc}.interpretation[{i}]")
     if result:
         out["result"] = result
+    if "result" not in out and "percent" not in out:
+        reader.report(loc, "not mapped", f"{out['marker']} test with no result the case model holds")
+        return None
     specimen = reader.ref(resource.get("specimen"), f"{loc}.specimen", ("Specimen",))
     if specimen:
         out["specimen"] = specimen

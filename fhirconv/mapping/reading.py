@@ -8,6 +8,7 @@ length while their items are emptied, so that locations keep their indices.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from fhirconv.mapping.common import JSON, LATERALITY_EXT
 from fhirconv.terminology import table
 
 IMPORTED_SOURCE = "Imported FHIR resource"
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 LATERALITY_KEYS = {
     "laterality.left": "left",
     "laterality.right": "right",
@@ -49,8 +51,12 @@ class Reader:
         self.unmapped.append(Unmapped(location, reason, message))
 
     def fact_id(self, rid: str) -> str:
+        """The fact id of a resource id: fhirconv's prefix removed, others made a slug."""
         prefix = f"{self.case_id}-"
-        return rid[len(prefix) :] if self.case_id and rid.startswith(prefix) else rid
+        fact = rid[len(prefix) :] if self.case_id and rid.startswith(prefix) else rid
+        if SLUG.match(fact):
+            return fact
+        return re.sub(r"[^a-z0-9]+", "-", fact.lower()).strip("-")[:48] or "fact"
 
     def ref(self, value: Any, loc: str, kinds: tuple[str, ...] = ()) -> str | None:
         """The fact id a Reference points at (its ``reference`` is taken); None if it cannot."""
@@ -85,13 +91,12 @@ class Reader:
         for i, coding in enumerate(concept.get("coding") or []):
             if not isinstance(coding, dict):
                 continue
+            display = coding.get("display")
             key = self.code_key(coding, f"{loc}.coding[{i}]")
             if key is not None:
                 codes.append(key)
-            elif isinstance(coding.get("display"), str):
-                displays.append(coding.pop("display"))
-                coding.pop("system", None)
-                coding.pop("code", None)
+            elif isinstance(display, str):
+                displays.append(display)  # an unknown code's display still names the concept
         text = concept.pop("text", None)
         if not isinstance(text, str) or not text:
             text = displays[0] if displays else (table().get(codes[0]).display if codes else None)
@@ -111,6 +116,7 @@ class Reader:
         if concept is None:
             if code is not None:
                 self.report(loc, "unknown code", f"{system}|{code} is not in fhirconv's terminology table")
+                coding.clear()  # reported once, as a whole
             return None
         for key in ("system", "code", "display", "version", "userSelected"):
             coding.pop(key, None)
