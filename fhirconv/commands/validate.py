@@ -35,13 +35,17 @@ def _read(name: str) -> bytes | str:
         return f"{name}: cannot read ({err.strerror or err})"
 
 
-def validate_one(args: tuple[str, bool]) -> tuple[str, list[Any], str | None]:
-    """Validate one file; a top-level function so that worker processes can run it."""
+def validate_one(args: tuple[str, bool, bytes | None]) -> tuple[str, list[Any], str | None]:
+    """Validate one file; a top-level function so that worker processes can run it.
+
+    ``args`` is (name, profiles, data); data is given for standard input, which only
+    the parent process can read.
+    """
     from fhirconv.validation import validate_bytes
     from fhirconv.validation.engine import syntax_failure
 
-    name, profiles = args
-    data = _read(name)
+    name, profiles, given = args
+    data = given if given is not None else _read(name)
     if isinstance(data, str):
         return name, [], data
     source = "stdin" if name == "-" else name
@@ -52,7 +56,8 @@ def validate_one(args: tuple[str, bool]) -> tuple[str, list[Any], str | None]:
 
 
 def _run(names: list[str], profiles: bool, jobs: int) -> Iterator[tuple[str, list[Any], str | None]]:
-    work = [(name, profiles) for name in names]
+    stdin = sys.stdin.buffer.read() if "-" in names else None
+    work = [(name, profiles, stdin if name == "-" else None) for name in names]
     if jobs <= 1 or len(work) <= 1:
         yield from map(validate_one, work)
         return

@@ -186,3 +186,13 @@ def test_progress_bar_only_on_a_terminal(tmp_path):
     assert done.returncode == 0
     assert b"Validating" in drawn
     assert b"Validating" not in done.stdout
+
+
+def test_stdin_among_files_with_workers():
+    code, out, _ = run_cli(
+        ["--jobs", "2", "--format", "json", "-", str(GOOD)],
+        stdin=json.dumps({"resourceType": "Patient", "gender": "boy"}),
+    )
+    assert code == 1
+    files = json.loads(out)["files"]
+    assert [(f["file"], f["valid"]) for f in files] == [("stdin", False), (str(GOOD), True)]
