@@ -62,6 +62,11 @@ def wrong_choice_type(r):
     del r["extension"][0]["valueCodeableConcept"]
 
 
+def wrong_fixed_category(r):
+    # The VSCat slice fixes category.coding.code to vital-signs: no category matches now.
+    r["category"][0]["coding"][0]["code"] = "vital-sign"
+
+
 def two_choice_values(r):
     r["effectivePeriod"] = {"start": "2018-03-16"}
 
@@ -90,6 +95,13 @@ CATALOGUE = [
     (PRIMARY, wrong_choice_type, "profile", "profile-type", "Condition.extension[0].valueString"),
     (BUNDLE, drop_required_slice_in_bundle, "profile", "profile-slice-min", "Bundle.entry"),
     (STATUS, two_choice_values, "structure", "structure-choice", "Observation"),
+    (
+        "Observation-body-surface-area-example",
+        wrong_fixed_category,
+        "profile",
+        "profile-slice-min",
+        "Observation.category",
+    ),
 ]
 
 
