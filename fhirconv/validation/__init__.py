@@ -13,13 +13,19 @@ Layers, run in order (each issue names its layer):
 Public API::
 
     validate_resource(resource: dict, *, profiles=True) -> list[Issue]
+        # optional: layers=(Layer.SCHEMA, ...) to run some layers only,
+        # terminology=<table-like> to replace fhirconv's code table,
+        # own=True to require every code in a covered system to be in the table
     validate_bytes(data: bytes, *, source: str, profiles=True) -> list[Issue]
+        # source ending in .ndjson: one resource a line, issues carry .line
     Issue(severity, layer, location, message, rule, line=None)  # frozen dataclass
-    FileResult(file, issues, unreadable=False)
-    render(results, fmt, strict=False)  # fmt: "text" | "json" | "operationoutcome"
+    FileResult(file, issues, unreadable=False)  # .valid(strict=False)
+    render(results: list[FileResult], fmt, strict=False)  # "text" | "json" | "operationoutcome"
     render_text / render_json / render_operation_outcome
 
-Checking never prints and never raises for bad content: problems are issues.
+Checking never prints and never raises for bad content: problems are issues, sorted
+by line, layer and location.  A layer that fails internally becomes an error issue
+(rule ``<layer>-internal``) rather than hiding the other layers' findings.
 """
 
 from __future__ import annotations
