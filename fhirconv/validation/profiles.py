@@ -104,8 +104,9 @@ def compiled(url: str) -> Profile | None:
 def check(walk: Walk) -> list[Issue]:
     issues: list[Issue] = []
     full_urls = _full_urls(walk)
+    unknown_noted: set[str] = set()
     for scope in walk.resources:
-        issues.extend(_extensions(scope))
+        issues.extend(_extensions(scope, unknown_noted))
         meta = scope.resource.get("meta")
         claimed = meta.get("profile") if isinstance(meta, dict) else None
         if not isinstance(claimed, list):
@@ -150,19 +151,32 @@ def check(walk: Walk) -> list[Issue]:
     return issues
 
 
-def _extensions(scope: ResourceScope) -> list[Issue]:
+def _extensions(scope: ResourceScope, unknown_noted: set[str]) -> list[Issue]:
     """Every extension whose definition fhirconv carries is checked against it.
 
     This holds wherever the extension appears, whether or not the resource claims
     a profile (a profile's extension slices check the same again; the engine
-    reports identical issues once).
+    reports identical issues once).  An extension whose definition is not carried
+    is noted once per URL, as information.
     """
     issues: list[Issue] = []
     for node in scope.nodes:
         if node.type != "Extension" or not isinstance(node.value, dict):
             continue
         url = node.value.get("url")
-        if not isinstance(url, str) or url not in definitions.profiles():
+        if not isinstance(url, str) or "://" not in url:
+            continue  # sub-extensions of a complex extension are named, not defined
+        if url not in definitions.profiles():
+            if url not in unknown_noted:
+                unknown_noted.add(url)
+                issues.append(
+                    information(
+                        Layer.PROFILE,
+                        node.path,
+                        f"extension {url} not checked: its definition is not available offline",
+                        "profile-extension-unavailable",
+                    )
+                )
             continue
         definition = compiled(url)
         if definition is None or definition.type != "Extension":

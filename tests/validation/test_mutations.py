@@ -141,3 +141,14 @@ def test_reference_to_a_type_the_profile_does_not_allow():
     assert any(
         i.rule == "profile-reference-target" and i.location == "Condition.subject.reference" for i in issues
     )
+
+
+def test_unknown_extension_is_noted_once_not_silently_passed():
+    resource = example(PRIMARY)
+    resource["extension"].append({"url": "http://example.org/fhir/StructureDefinition/x", "valueString": "a"})
+    resource["code"]["extension"] = [
+        {"url": "http://example.org/fhir/StructureDefinition/x", "valueString": "b"}
+    ]
+    issues = validate_resource(resource)
+    notes = [i for i in issues if i.rule == "profile-extension-unavailable" and "example.org" in i.message]
+    assert [(n.severity.value, n.location) for n in notes] == [("information", "Condition.extension[1]")]
