@@ -98,3 +98,29 @@ def test_missing_case_file(tmp_path):
     with pytest.raises(CaseFileError) as caught:
         load_case(str(tmp_path / "nope.yaml"))
     assert str(caught.value) == f"{tmp_path / 'nope.yaml'}: no such file"
+
+
+def test_period_that_ends_before_it_starts_is_rejected():
+    text = MINIMAL + (
+        "therapies:\n  - id: t\n    sources: [x]\n    category: endocrine\n    agents: [{text: a}]\n"
+        "    period: {start: 2020-05, end: 2019}\n"
+    )
+    with pytest.raises(CaseFileError) as caught:
+        parse_case_text(text, "c.yaml")
+    assert (
+        str(caught.value)
+        == "c.yaml:21: therapies[0].period: the period ends (2019) before it starts (2020-05)"
+    )
+
+
+def test_procedure_with_date_and_history_is_rejected():
+    text = MINIMAL + (
+        "procedures:\n  - id: p\n    sources: [x]\n    kind: surgery\n    code: {text: s}\n"
+        "    date: 2020\n    history: true\n"
+    )
+    with pytest.raises(CaseFileError) as caught:
+        parse_case_text(text, "c.yaml")
+    assert (
+        str(caught.value)
+        == "c.yaml:17: procedures[0]: give one of date, period and history, not date and history"
+    )

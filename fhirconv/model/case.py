@@ -91,6 +91,16 @@ class Period(Frozen):
     start: PartialDate | None = None
     end: PartialDate | None = None
 
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.start is None and self.end is None:
+            raise ValueError("a period needs a start or an end")
+        # Dates of different precision compare as text; an end that is a prefix of the
+        # start ("2020-11" for "2020-11-08") overlaps it and is not before it.
+        if self.start and self.end and self.end < self.start and not self.start.startswith(self.end):
+            raise ValueError(f"the period ends ({self.end}) before it starts ({self.start})")
+        return self
+
 
 class Size(Frozen):
     """Dimensions in centimetres, largest first as the report lists them."""
@@ -103,7 +113,7 @@ class Report(Frozen):
     doi: str = Field(pattern=r"^10\.\d{4,9}/\S+$")
     title: str | None = None
     journal: str | None = None
-    year: int | None = None
+    year: int | None = Field(default=None, ge=1, le=9999)
 
 
 class Patient(Frozen):
@@ -220,6 +230,15 @@ class Procedure(Fact):
     outcome: str | None = None
     history: bool = Field(default=False, description="Past history the report gives without a date.")
     primary: Slug | None = Field(default=None, description="Id of the cancer it treats or diagnoses.")
+
+    @model_validator(mode="after")
+    def _one_time(self) -> Procedure:
+        given = [name for name in ("date", "period") if getattr(self, name) is not None]
+        if self.history:
+            given.append("history")
+        if len(given) > 1:
+            raise ValueError(f"give one of date, period and history, not {' and '.join(given)}")
+        return self
 
 
 class Therapy(Fact):
