@@ -11,6 +11,7 @@ import orjson
 from fhirconv.validation.issues import Issue, Severity, has_errors
 
 FORMATS = ("text", "json", "operationoutcome")
+WARNINGS_SHOWN = 3  # per kind of warning in text output; errors are always all shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +63,27 @@ def render_text(results: list[FileResult], *, strict: bool = False) -> str:
         verdict = "valid" if result.valid(strict=strict) else "INVALID"
         lines.append(f"{result.file}: {verdict} ({summary})")
         notes: dict[tuple[str, str], list[Issue]] = {}
+        repeats: dict[tuple[str, str], int] = {}
         for issue in result.issues:
             if issue.severity is Severity.INFORMATION:
                 notes.setdefault((issue.layer.value, issue.rule), []).append(issue)
                 continue
+            if issue.severity is Severity.WARNING:
+                # The same warning at many places: the first few, then a count.
+                key = (issue.rule, issue.message)
+                repeats[key] = repeats.get(key, 0) + 1
+                if repeats[key] > WARNINGS_SHOWN:
+                    continue
             lines.append(
                 f"  {issue.severity.value:<11} [{issue.layer.value}] {_where(issue)}: {issue.message} "
                 f"({issue.rule})"
             )
+        for (rule, _), count in repeats.items():
+            if count > WARNINGS_SHOWN:
+                lines.append(
+                    f"  warning     ... and {count - WARNINGS_SHOWN} more {rule} warnings like these "
+                    "(--format json lists every one)"
+                )
         # Notes say what could not be checked or is merely advice: one line per kind,
         # so that errors and warnings stay readable (json and operationoutcome list all).
         for (layer, rule), group in notes.items():

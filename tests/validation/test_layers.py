@@ -193,10 +193,11 @@ def test_required_core_binding(condition):
     assert found(issues, "binding-required", "Condition.clinicalStatus")
 
 
-def test_narrative_missing_is_information_only(patient):
+def test_narrative_missing_is_a_best_practice_warning(patient):
     del patient["text"]
     issues = run(patient, Layer.INVARIANT)
-    assert [(i.severity.value, i.rule) for i in issues] == [("information", "dom-6")]
+    assert [(i.severity.value, i.rule) for i in issues] == [("warning", "dom-6")]
+    assert issues[0].message.endswith("(best practice)")
 
 
 def test_validate_resource_runs_every_layer_by_default(patient):

@@ -44,6 +44,23 @@ def test_text_folds_notes_of_one_kind():
     ]
 
 
+def test_text_shows_errors_all_and_repeated_warnings_counted():
+    same = [
+        Issue(Severity.WARNING, Layer.INVARIANT, f"Bundle.entry[{n}].resource", "dom-6: narrative", "dom-6")
+        for n in range(5)
+    ]
+    errs = [
+        Issue(Severity.ERROR, Layer.SCHEMA, f"Bundle.entry[{n}].resource.x", "bad", "schema-type")
+        for n in range(5)
+    ]
+    lines = render([FileResult("a.json", errs + same)], "text").splitlines()
+    assert sum("[schema]" in line for line in lines) == 5
+    assert sum("[invariant]" in line for line in lines) == 3
+    assert (
+        lines[-1] == "  warning     ... and 2 more dom-6 warnings like these (--format json lists every one)"
+    )
+
+
 def test_strict_makes_warnings_invalid():
     result = FileResult("a.json", ISSUES[1:])
     assert result.valid()
