@@ -71,9 +71,16 @@ def test_bundle_has_every_resource_kind(bundle):
     kinds = {entry["resource"]["resourceType"] for entry in bundle["entry"]}
     assert kinds >= {"Patient", "Condition", "Observation", "MedicationStatement", "Procedure", "Specimen"}
     profiles = {p for e in bundle["entry"] for p in e["resource"].get("meta", {}).get("profile", [])}
-    for name in ("cancer-patient", "primary-cancer-condition", "secondary-cancer-condition",
-                 "tumor-marker-test", "tnm-stage-group", "tnm-primary-tumor-category",
-                 "cancer-disease-status", "tumor-size"):
+    for name in (
+        "cancer-patient",
+        "primary-cancer-condition",
+        "secondary-cancer-condition",
+        "tumor-marker-test",
+        "tnm-stage-group",
+        "tnm-primary-tumor-category",
+        "cancer-disease-status",
+        "tumor-size",
+    ):
         assert f"http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-{name}" in profiles
 
 
@@ -110,21 +117,30 @@ def test_patient_invents_nothing(bundle):
     patient = bundle["entry"][0]["resource"]
     assert "birthDate" not in patient
     assert patient["name"] == [
-        {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
-                        "valueCode": "masked"}]}
+        {
+            "extension": [
+                {"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "masked"}
+            ]
+        }
     ]
 
 
 def test_case1_ki67_is_a_percentage():
     bundle = build_bundle(load_case("case1"))
     ki67 = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"] == "case1-ki67-2020")
-    assert ki67["valueQuantity"] == {"value": 40, "unit": "%", "system": "http://unitsofmeasure.org",
-                                     "code": "%"}
+    assert ki67["valueQuantity"] == {
+        "value": 40,
+        "unit": "%",
+        "system": "http://unitsofmeasure.org",
+        "code": "%",
+    }
 
 
 def test_refusal_is_not_taken_with_reason():
     bundle = build_bundle(load_case("case2"))
-    refused = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"] == "case2-declined-fulvestrant")
+    refused = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["id"] == "case2-declined-fulvestrant"
+    )
     assert refused["resourceType"] == "MedicationStatement"
     assert refused["status"] == "not-taken"
     assert "financial" in refused["statusReason"][0]["text"]
@@ -134,3 +150,10 @@ def test_collection_bundle_has_no_requests():
     bundle = build_bundle(load_case("case1"), "collection")
     assert bundle["type"] == "collection"
     assert all("request" not in entry for entry in bundle["entry"])
+
+
+def test_every_resource_has_narrative_that_restates_it(bundle):
+    for entry in bundle["entry"]:
+        text = entry["resource"]["text"]
+        assert text["div"].startswith('<div xmlns="http://www.w3.org/1999/xhtml"><p>')
+        assert entry["resource"]["resourceType"] in text["div"] or text["status"] == "additional"

@@ -26,6 +26,7 @@ from fhirconv.mapping.conditions import (
 )
 from fhirconv.mapping.disagreements import from_disagreement, to_disagreement
 from fhirconv.mapping.medications import from_regimen, from_statement, to_medication_resources
+from fhirconv.mapping.narrative import drop_generated, with_narrative
 from fhirconv.mapping.observations import (
     IMAGING_FINDING,
     IMAGING_STUDY,
@@ -98,7 +99,7 @@ def build_bundle(case: Case, bundle_type: BundleType = "transaction") -> JSON:
     fact, so pushing the same case twice updates instead of duplicating.
     """
     entries = []
-    for resource in case_resources(case):
+    for resource in map(with_narrative, case_resources(case)):
         rtype, rid = resource["resourceType"], resource["id"]
         entry: JSON = {"fullUrl": full_url(rtype, rid), "resource": resource}
         if bundle_type == "transaction":
@@ -132,7 +133,9 @@ def case_from_resources(
             # Nothing in the case model is a condition without saying which.
             reader.report(f"{loc}.code", "missing code", "a Condition with no code is not imported")
             continue
-        work.append((loc, copy.deepcopy(resource), url))
+        work_copy = copy.deepcopy(resource)
+        drop_generated(work_copy)
+        work.append((loc, work_copy, url))
     patients = [(loc, r) for loc, r, _ in work if r.get("resourceType") == "Patient"]
     if not patients:
         raise MappingError("the bundle has no Patient: a case is about one patient")
