@@ -21,6 +21,8 @@ def summarize(case: Case) -> str:
     if patient.ethnicity:
         who.insert(0, patient.ethnicity.text)
     lines.append("Patient: " + ", ".join(who))
+    if patient.note:
+        lines.append(f"  {patient.note}")
     for age in case.ages:
         lines.append(f"  age {age.age_years} ({_when(age.date)}): {age.event}")
     if case.vital_status:
