@@ -157,3 +157,17 @@ def test_every_resource_has_narrative_that_restates_it(bundle):
         text = entry["resource"]["text"]
         assert text["div"].startswith('<div xmlns="http://www.w3.org/1999/xhtml"><p>')
         assert entry["resource"]["resourceType"] in text["div"] or text["status"] == "additional"
+
+
+def test_undated_cancer_surgery_claims_no_profile_that_needs_a_time():
+    from fhirconv.model.load import parse_case_text
+    from fhirconv.validation import validate_resource
+
+    text = (Path(__file__).parent / "data" / "cases" / "minimal.yaml").read_text() + (
+        "procedures:\n  - id: surgery\n    sources: [x]\n    kind: surgery\n"
+        "    code: {text: lumpectomy}\n    primary: primary\n"
+    )
+    bundle = build_bundle(parse_case_text(text, "c.yaml"))
+    surgery = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"] == "mini-surgery")
+    assert "profile" not in surgery["meta"]
+    assert [i for i in validate_resource(bundle) if i.severity.value == "error"] == []

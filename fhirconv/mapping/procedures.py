@@ -22,8 +22,10 @@ PAST_HISTORY = "past history, date not stated"
 
 
 def _profile(procedure: Procedure) -> str | None:
-    # CancerRelatedSurgicalProcedure fits surgery done for a cancer the case holds.
-    if procedure.kind == "surgery" and procedure.primary and procedure.status == "completed":
+    # CancerRelatedSurgicalProcedure fits surgery done for a cancer the case holds; its
+    # US Core parent (us-core-7) needs a performed time once the status is completed.
+    timed = procedure.date is not None or procedure.period is not None
+    if procedure.kind == "surgery" and procedure.primary and procedure.status == "completed" and timed:
         return "mcode-cancer-related-surgical-procedure"
     return None
 
