@@ -6,9 +6,12 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from fhirconv.commands import cases, server
+    from fhirconv.commands import cases, importing, server, validate
 
-    for command in [*cases.COMMANDS, *server.COMMANDS]:
+    for command in [
+        *cases.COMMANDS,
+        *validate.COMMANDS,
+        *importing.COMMANDS,
+        *server.COMMANDS,
+    ]:
         group.add_command(command)
-    from fhirconv.commands import validate; group.add_command(validate.validate_command)  # noqa: E702, I001
-    from fhirconv.commands import importing; [group.add_command(c) for c in importing.COMMANDS]  # noqa: E702, I001
