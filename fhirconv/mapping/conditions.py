@@ -313,7 +313,7 @@ CLINICAL_STATUSES = ("active", "recurrence", "remission", "resolved")
 
 
 def _condition_common(reader: Reader, resource: JSON, loc: str) -> JSON:
-    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    out: JSON = reader.fact(resource, loc)
     reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
     for i, category in enumerate(resource.get("category") or []):
         reader.concept_key(category, f"{loc}.category[{i}]", "category.problem_list")
@@ -464,7 +464,7 @@ GROUP_KEYS = ("staging.clinical_group", "staging.pathological_group")
 
 def from_staging_group(reader: Reader, resource: JSON, loc: str) -> tuple[str | None, JSON, list[str]]:
     """(the primary it stages, the model's Staging without T/N/M, the member fact ids)."""
-    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    out: JSON = reader.fact(resource, loc)
     resource.pop("status", None)
     for i, category in enumerate(resource.get("category") or []):
         reader.concept_key(category, f"{loc}.category[{i}]", "category.laboratory")
@@ -541,7 +541,7 @@ def from_tnm_category(reader: Reader, resource: JSON, loc: str) -> tuple[str, st
 
 
 def from_recurrence(reader: Reader, resource: JSON, loc: str) -> tuple[str | None, JSON]:
-    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    out: JSON = reader.fact(resource, loc)
     resource.pop("status", None)
     take_text(resource, "code")
     reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))

@@ -142,7 +142,7 @@ def from_regimen(reader: Reader, resource: JSON, loc: str) -> JSON:
 
 def from_statement(reader: Reader, resource: JSON, loc: str) -> tuple[str | None, JSON, JSON]:
     """(the regimen it is part of, the therapy's fields, the agent)."""
-    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    out: JSON = reader.fact(resource, loc)
     regimen = None
     for i, part in enumerate(resource.get("partOf") or []):
         regimen = regimen or reader.ref(part, f"{loc}.partOf[{i}]", ("Procedure",))

@@ -225,7 +225,7 @@ MARKERS = {key: name for name, key in MARKER_KEYS.items()}
 
 
 def from_specimen(reader: Reader, resource: JSON, loc: str) -> JSON:
-    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    out: JSON = reader.fact(resource, loc)
     kind = resource.get("type")
     reader.concept_key(kind, f"{loc}.type", "specimen.")
     out["description"] = take_text(resource, "type") or "specimen"
@@ -254,7 +254,7 @@ def from_specimen(reader: Reader, resource: JSON, loc: str) -> JSON:
 
 
 def from_tumor_marker(reader: Reader, resource: JSON, loc: str) -> JSON | None:
-    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    out: JSON = reader.fact(resource, loc)
     for i, ext in enumerate(resource.get("extension") or []):
         if isinstance(ext, dict) and ext.get("url") == RELATED_CONDITION_EXT:
             where = f"{loc}.extension[{i}].valueReference"
@@ -311,7 +311,7 @@ def _result(reader: Reader, concept: Any, loc: str) -> str | None:
 
 
 def from_imaging_study(reader: Reader, resource: JSON, loc: str) -> JSON:
-    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    out: JSON = reader.fact(resource, loc)
     if resource.get("status") == "completed":
         resource.pop("status")
     take_text(resource, "category")
@@ -361,7 +361,7 @@ def from_imaging_finding(reader: Reader, resource: JSON, loc: str) -> tuple[str 
 
 
 def from_disease_status(reader: Reader, resource: JSON, loc: str) -> JSON:
-    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    out: JSON = reader.fact(resource, loc)
     coded_evidence = []
     for i, ext in enumerate(resource.get("extension") or []):
         if isinstance(ext, dict) and ext.get("url") == EVIDENCE_TYPE_EXT:

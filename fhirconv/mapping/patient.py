@@ -275,7 +275,7 @@ def from_report_document(reader: Reader, resource: JSON, loc: str) -> tuple[JSON
 
 
 def from_age_observation(reader: Reader, resource: JSON, loc: str) -> JSON:
-    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    out: JSON = reader.fact(resource, loc)
     resource.pop("status", None)
     resource.pop("code")
     reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
@@ -298,7 +298,7 @@ def from_age_observation(reader: Reader, resource: JSON, loc: str) -> JSON:
 
 
 def from_vital_status(reader: Reader, resource: JSON, loc: str) -> JSON:
-    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    out: JSON = reader.fact(resource, loc)
     resource.pop("status", None)
     resource.pop("code")
     reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))

@@ -83,7 +83,7 @@ STATUSES = ("completed", "not-done", "in-progress", "unknown")
 
 
 def from_procedure(reader: Reader, resource: JSON, loc: str) -> JSON:
-    out: JSON = {"id": reader.fact_id(resource["id"]), "sources": reader.sources(resource, loc)}
+    out: JSON = reader.fact(resource, loc)
     status = resource.pop("status", None)
     if status in STATUSES:
         out["status"] = status

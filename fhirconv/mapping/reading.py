@@ -184,6 +184,10 @@ class Reader:
                 plain.append(text)
         return labelled, plain
 
+    def fact(self, resource: JSON, loc: str) -> JSON:
+        """A fact's identity, the twin of the export's id and ``meta``: its id and its sources."""
+        return {"id": self.fact_id(resource["id"]), "sources": self.sources(resource, loc)}
+
     def note(self, resource: JSON, loc: str) -> str | None:
         """The fact's own note: the one unlabelled annotation (more are joined and reported)."""
         _, plain = self.notes(resource)
