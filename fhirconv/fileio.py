@@ -35,6 +35,18 @@ def write_atomically(data: bytes, path: Path) -> None:
         raise
 
 
+def write_output(data: bytes, output: Path | None) -> None:
+    """``data`` to the file ``output`` (atomically), or to standard output when there is none."""
+    if output is not None:
+        write_atomically(data, output)
+        return
+    import sys
+
+    sys.stdout.flush()  # text already written through the text layer goes first
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
 def dump_json(value: object) -> bytes:
     """Canonical JSON for output: two-space indent, keys in mapping order, UTF-8, final newline."""
     import json

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -72,7 +71,7 @@ def export_command(case: str, output: Path | None, bundle_type: str, fmt: str) -
       fhirconv export my-case.yaml --format ndjson > my-case.ndjson
     """
     from fhirconv.cases import load_case
-    from fhirconv.fileio import dump_json, write_atomically
+    from fhirconv.fileio import dump_json, write_output
     from fhirconv.mapping.bundle import build_bundle
 
     bundle = build_bundle(load_case(case), bundle_type)  # type: ignore[arg-type]
@@ -83,10 +82,8 @@ def export_command(case: str, output: Path | None, bundle_type: str, fmt: str) -
             json.dumps(e["resource"], ensure_ascii=False, separators=(",", ":")) for e in bundle["entry"]
         ]
         data = ("\n".join(lines) + "\n").encode("utf-8")
-    if output is None:
-        _write_stdout(data)
-    else:
-        write_atomically(data, output)
+    write_output(data, output)
+    if output is not None:
         click.echo(f"Wrote {len(bundle['entry'])} resources to {output}", err=True)
 
 
@@ -105,18 +102,9 @@ def schema_command(output: Path | None) -> None:
     from importlib import resources
 
     data = resources.files("fhirconv.data").joinpath("case.schema.json").read_bytes()
-    if output is None:
-        _write_stdout(data)
-    else:
-        from fhirconv.fileio import write_atomically
+    from fhirconv.fileio import write_output
 
-        write_atomically(data, output)
-
-
-def _write_stdout(data: bytes) -> None:
-    sys.stdout.flush()
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+    write_output(data, output)
 
 
 COMMANDS: list[click.Command] = [list_command, show_command, export_command, schema_command]

@@ -6,7 +6,6 @@ Heavy modules (pydantic, the validator) load inside the commands so that
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -50,7 +49,7 @@ def import_command(
       fhirconv import pulled.json --report report.json --strict
       fhirconv import Patient.ndjson Condition.ndjson Observation.ndjson --doi 10.1000/xyz
     """
-    from fhirconv.fileio import dump_json, write_atomically
+    from fhirconv.fileio import dump_json, write_atomically, write_output
     from fhirconv.importing.reader import case_to_yaml, import_entries, read_files, report_json, report_text
 
     try:
@@ -58,12 +57,8 @@ def import_command(
     except MappingError as err:
         raise MappingError(f"{', '.join(str(b) for b in bundles)}: {err}") from None
     data = case_to_yaml(result.case).encode("utf-8")
-    if output is None:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-    else:
-        write_atomically(data, output)
+    write_output(data, output)
+    if output is not None:
         click.echo(f"Wrote case {result.case.id} ({result.resources} resources read) to {output}", err=True)
     if report_file is not None:
         write_atomically(dump_json(report_json(result.unmapped, result)), report_file)

@@ -374,7 +374,7 @@ def pull(
       fhirconv pull --server http://127.0.0.1:8103/fhir/R4 --patient case2-patient -o case2.yaml
       fhirconv pull --server https://fhir.example.org/r4 --patient 123 --bundle-only --bundle p123.json
     """
-    from fhirconv.fileio import dump_json, write_atomically
+    from fhirconv.fileio import dump_json, write_atomically, write_output
     from fhirconv.server.pull import PATIENT_SEARCH, collection_bundle, fetch_patient
 
     for name in types:
@@ -403,10 +403,8 @@ def pull(
 
     case, unmapped = import_pulled(bundle, source)
     data = case_to_yaml(case).encode("utf-8")
-    if output is None:
-        click.echo(data.decode("utf-8"), nl=False)
-    else:
-        write_atomically(data, output)
+    write_output(data, output)
+    if output is not None:
         click.echo(f"Wrote case {case.id} to {output}", err=True)
     click.echo(report_text(unmapped), err=True, nl=False)
     if strict and unmapped:
