@@ -3,10 +3,11 @@
 import json
 import subprocess
 import sys
+from dataclasses import astuple
 
 from click.testing import CliRunner
 
-from fhirconv.cli import cli, main
+from fhirconv.cli import cli
 
 
 def run(args):
@@ -49,32 +50,23 @@ def test_export_ndjson():
     assert all(json.loads(line)["id"].startswith("case1-") for line in lines)
 
 
-def _main(args, capsys):
-    try:
-        main(args)
-    except SystemExit as done:
-        captured = capsys.readouterr()
-        return done.code, captured.out, captured.err
-    raise AssertionError("main() must exit")
-
-
-def test_export_unknown_case_exits_2_with_one_line(capsys):
-    code, out, err = _main(["export", "case9"], capsys)
+def test_export_unknown_case_exits_2_with_one_line(run_cli):
+    code, out, err = astuple(run_cli("export", "case9"))
     assert code == 2
     assert out == ""
     assert err == "Error: 'case9' is neither a built-in case (case1, case2) nor a case file\n"
 
 
-def test_export_bad_case_file_exits_2(tmp_path, capsys):
+def test_export_bad_case_file_exits_2(tmp_path, run_cli):
     bad = tmp_path / "bad.yaml"
     bad.write_text("id: x\ntitle: t\n")
-    code, _, err = _main(["export", str(bad)], capsys)
+    code, _, err = astuple(run_cli("export", bad))
     assert code == 2
     assert err == f"Error: {bad}:1: report: required field is missing\n"
 
 
-def test_export_into_missing_directory_exits_2(tmp_path, capsys):
-    code, _, err = _main(["export", "case1", "-o", str(tmp_path / "no" / "b.json")], capsys)
+def test_export_into_missing_directory_exits_2(tmp_path, run_cli):
+    code, _, err = astuple(run_cli("export", "case1", "-o", tmp_path / "no" / "b.json"))
     assert code == 2
     assert err.startswith(f"Error: {tmp_path / 'no' / 'b.json'}: cannot write:")
 
