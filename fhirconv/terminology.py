@@ -6,6 +6,10 @@ import and validation look them up by *(system, code)*.  A key the table lacks
 is a bug and raises :class:`~fhirconv.errors.TerminologyError`; a code that is
 not confirmed by a named source does not belong in the table at all (the case
 then carries text only).
+
+A key ``meaning~variant`` is an *alias*: another producer's code for the same
+meaning (``marker.er~85337-4`` is read as ``marker.er``).  The import reads
+aliases; the export only ever writes the plain keys.
 """
 
 from __future__ import annotations
@@ -38,6 +42,15 @@ class Concept:
     # Every display accepted for this code, the preferred one first.
     displays: tuple[str, ...]
 
+    @property
+    def meaning(self) -> str:
+        """The plain key this concept means: itself, or the key an alias stands for."""
+        return self.key.partition("~")[0]
+
+    @property
+    def is_alias(self) -> bool:
+        return "~" in self.key
+
     def coding(self) -> dict[str, str]:
         coding = {"system": self.system, "code": self.code}
         if self.display:
@@ -56,6 +69,11 @@ class TerminologyTable:
                 raise TerminologyError(f"terminology table: {concept.system}|{concept.code} appears twice")
             self._by_key[concept.key] = concept
             self._by_code[(concept.system, concept.code)] = concept
+        for concept in concepts:
+            if concept.is_alias and concept.meaning not in self._by_key:
+                raise TerminologyError(
+                    f"terminology table: alias {concept.key!r} stands for no key {concept.meaning!r}"
+                )
 
     def __iter__(self) -> Iterator[Concept]:
         return iter(self._by_key.values())

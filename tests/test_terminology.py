@@ -27,3 +27,19 @@ def test_easy_mistakes_from_the_reference_are_avoided():
     assert table().get("secondary.axillary_nodes").code == "94181007"
     assert table().get("icd10cm.breast_right_loq").code == "C50.511"
     assert table().get("icd10cm.breast_left_uiq").code == "C50.212"
+
+
+def test_an_alias_means_its_plain_key():
+    text = (
+        "key,system,code,display,other_displays,source\n"
+        "marker.er,http://loinc.org,16112-5,ER,,src\n"
+        "marker.er~85337-4,http://loinc.org,85337-4,ER IHC,,src\n"
+    )
+    alias = parse_table(text).find("http://loinc.org", "85337-4")
+    assert alias is not None and alias.is_alias and alias.meaning == "marker.er"
+
+
+def test_an_alias_of_no_key_is_rejected():
+    text = "key,system,code,display,other_displays,source\nmarker.xx~1,s,1,x,,src\n"
+    with pytest.raises(TerminologyError, match=r"stands for no key 'marker\.xx'"):
+        parse_table(text)

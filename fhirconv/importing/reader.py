@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,11 +137,29 @@ def case_to_yaml(case: Case) -> str:
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
+_RESOURCE = re.compile(r"^(Bundle\.entry\[\d+\]\.resource|.+?:\d+: \w+)(.*)$")
+
+
 def report_text(unmapped: list[Unmapped]) -> str:
+    """The report for people: grouped by resource, with the count of each reason first."""
     if not unmapped:
         return "Import report: everything was mapped.\n"
-    lines = [f"Import report: {len(unmapped)} element(s) not mapped:"]
-    lines.extend(f"  {u.location}: {u.reason}: {u.message}" for u in unmapped)
+    groups: dict[str, list[tuple[str, Unmapped]]] = {}
+    for item in unmapped:
+        match = _RESOURCE.match(item.location)
+        head, rest = (match.group(1), match.group(2).lstrip(".")) if match else ("case", item.location)
+        groups.setdefault(head, []).append((rest, item))
+    reasons = Counter(u.reason for u in unmapped)
+    summary = ", ".join(f"{count} {reason}" for reason, count in reasons.most_common())
+    counts = f"{len(unmapped)} element(s) of {len(groups)} resource(s)"
+    lines = [f"Import report: {counts} not mapped ({summary}):"]
+    for head, items in groups.items():
+        if len(items) == 1:
+            only = items[0][1]
+            lines.append(f"  {only.location}: {only.reason}: {only.message}")
+            continue
+        lines.append(f"  {head}:")
+        lines.extend(f"    {rest or '(whole)'}: {u.reason}: {u.message}" for rest, u in items)
     return "\n".join(lines) + "\n"
 
 

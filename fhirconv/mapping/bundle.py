@@ -25,7 +25,14 @@ from fhirconv.mapping.conditions import (
     to_condition_resources,
 )
 from fhirconv.mapping.disagreements import from_disagreement, to_disagreement
-from fhirconv.mapping.medications import from_regimen, from_statement, to_medication_resources
+from fhirconv.mapping.medications import (
+    EnteredInError,
+    from_administration,
+    from_regimen,
+    from_request,
+    from_statement,
+    to_medication_resources,
+)
 from fhirconv.mapping.narrative import drop_generated, with_narrative
 from fhirconv.mapping.observations import (
     IMAGING_FINDING,
@@ -58,6 +65,8 @@ from fhirconv.mapping.reading import Reader, Unmapped, has_code, text_of
 from fhirconv.model.case import Case
 
 BundleType = Literal["transaction", "collection"]
+# One-agent therapies; a MedicationStatement may be part of a regimen and is read in place.
+MEDICATION_READERS = {"MedicationRequest": from_request, "MedicationAdministration": from_administration}
 # Observations the export names by text only (no confirmed code exists).
 TEXT_KINDS = {
     AGE_CODE: "age",
@@ -128,6 +137,7 @@ def case_from_resources(
     """
     reader = Reader()
     work = []
+    originals: dict[int, JSON] = {}  # the copy's id() -> the resource as it came
     for loc, resource, url in entries:
         if resource.get("resourceType") == "Condition" and not resource.get("code"):
             # Nothing in the case model is a condition without saying which.
@@ -136,6 +146,7 @@ def case_from_resources(
         work_copy = copy.deepcopy(resource)
         drop_generated(work_copy)
         work.append((loc, work_copy, url))
+        originals[id(work_copy)] = resource
     patients = [(loc, r) for loc, r, _ in work if r.get("resourceType") == "Patient"]
     if not patients:
         raise MappingError("the bundle has no Patient: a case is about one patient")
@@ -166,7 +177,7 @@ def case_from_resources(
         reader.targets.setdefault(full_url(rtype, rid), target)
         if url:
             reader.targets[url] = target
-    case = _assemble(reader, work, patient_loc, patient, documents, given_doi)
+    case = _assemble(reader, work, patient_loc, patient, documents, given_doi, originals)
     return case, reader.unmapped
 
 
@@ -226,7 +237,9 @@ def _assemble(
     patient: JSON,
     documents: list[tuple[str, JSON]],
     given_doi: str | None = None,
+    originals: dict[int, JSON] | None = None,
 ) -> Case:
+    originals = originals or {}
     data: JSON = {"id": reader.case_id}
     take_case_identifier(patient, reader.report_url)
     data["patient"] = from_patient(reader, patient, patient_loc)
@@ -312,13 +325,20 @@ def _assemble(
                 lists["therapies"].append(regimen)
             else:
                 lists["procedures"].append(from_procedure(reader, resource, loc))
-        elif rtype == "MedicationStatement":
-            part_of, therapy, agent = from_statement(reader, resource, loc)
-            if part_of in regimens:
-                regimens[part_of]["_agents"].append((therapy, agent))
-            else:
-                therapy["agents"] = [agent]
-                lists["therapies"].append(therapy)
+        elif rtype == "MedicationStatement" or rtype in MEDICATION_READERS:
+            try:
+                if rtype == "MedicationStatement":
+                    part_of, therapy, agent = from_statement(reader, resource, loc)
+                    if part_of in regimens:
+                        regimens[part_of]["_agents"].append((therapy, agent))
+                    else:
+                        therapy["agents"] = [agent]
+                        lists["therapies"].append(therapy)
+                else:
+                    lists["therapies"].append(MEDICATION_READERS[str(rtype)](reader, resource, loc))
+            except EnteredInError:
+                reader.report(loc, "entered in error", f"a {rtype} entered in error states no fact")
+                continue
         elif rtype == "DetectedIssue":
             disagreement = from_disagreement(reader, resource, loc)
             if disagreement:
@@ -329,7 +349,7 @@ def _assemble(
             continue
         resource.pop("resourceType", None)
         resource.pop("id", None)
-        reader.leftover(resource, loc)
+        reader.leftover(resource, loc, originals.get(id(resource)))
     pending = [(kind, tumors.get(owner or "", owner), fragment) for kind, owner, fragment in pending]
     _attach(reader, lists, primaries, conditions, stagings, members, groups, studies, regimens, pending)
     for key, items in lists.items():

@@ -9,6 +9,8 @@ so these are base R4 MedicationStatements.  Therapies offered and refused are
 
 from __future__ import annotations
 
+from typing import Any
+
 from fhirconv.mapping.common import (
     JSON,
     codeable,
@@ -140,31 +142,81 @@ def from_regimen(reader: Reader, resource: JSON, loc: str) -> JSON:
     return {"id": reader.fact_id(resource["id"])}
 
 
-def from_statement(reader: Reader, resource: JSON, loc: str) -> tuple[str | None, JSON, JSON]:
-    """(the regimen it is part of, the therapy's fields, the agent)."""
-    out: JSON = reader.fact(resource, loc)
-    regimen = None
-    for i, part in enumerate(resource.get("partOf") or []):
-        regimen = regimen or reader.ref(part, f"{loc}.partOf[{i}]", ("Procedure",))
+# Other producers' statuses as the model's (None: the resource is not a fact at all).
+REQUEST_STATUSES: dict[str, str | None] = {
+    "active": "active",
+    "completed": "completed",
+    "stopped": "stopped",
+    "draft": "intended",
+    # Withdrawn before any administration: the patient did not take it.
+    "cancelled": "not-taken",
+    "on-hold": "unknown",
+    "unknown": "unknown",
+    "entered-in-error": None,
+}
+ADMINISTRATION_STATUSES: dict[str, str | None] = {
+    "in-progress": "active",
+    "completed": "completed",
+    "stopped": "stopped",
+    "not-done": "not-taken",
+    "on-hold": "unknown",
+    "unknown": "unknown",
+    "entered-in-error": None,
+}
+STATEMENT_STATUSES: dict[str, str | None] = {
+    **{status: status for status in THERAPY_STATUSES},
+    "on-hold": "unknown",
+    "entered-in-error": None,
+}
+# MedicationRequest.intent values that are plans, not orders carried out.
+PLANNED_INTENTS = frozenset({"proposal", "plan"})
+PROCEDURE_INTENT_EXT = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-procedure-intent"
+
+
+class EnteredInError(Exception):
+    """The resource says it was entered in error: it states no fact."""
+
+
+def _status(reader: Reader, resource: JSON, loc: str, statuses: dict[str, str | None]) -> str:
     status = resource.pop("status", None)
-    out["status"] = status if status in THERAPY_STATUSES else "unknown"
-    reasons = resource.get("statusReason") or []
-    if reasons and isinstance(reasons[0], dict) and isinstance(reasons[0].get("text"), str):
-        out["reason_not_taken"] = reasons[0].pop("text")
-    intent, category = split_category(text_of(resource.get("category")))
-    if text_of(resource.get("category")) is not None:
-        take_text(resource, "category")
-    out["category"] = category
-    if intent:
+    if status in statuses:
+        mapped = statuses[status]
+        if mapped is None:
+            raise EnteredInError
+        if mapped == "unknown" and status != "unknown":
+            reader.report(f"{loc}.status", "translated", f"status {status!r} is held as {mapped!r}")
+        return mapped
+    reader.report(f"{loc}.status", "unknown code", f"status {status!r} is held as 'unknown'")
+    return "unknown"
+
+
+def _reason_not_taken(reader: Reader, reasons: list[Any], out: JSON, loc: str) -> None:
+    for i, reason in enumerate(reasons):
+        if not isinstance(reason, dict) or "reason_not_taken" in out:
+            continue
+        text = reader.text(reason, f"{loc}[{i}]")
+        if text:
+            out["reason_not_taken"] = text
+
+
+def _therapy_common(reader: Reader, resource: JSON, loc: str, out: JSON) -> JSON:
+    """What every medication resource says the same way: agent, subject, reasons, intent, note."""
+    intent = None
+    for i, ext in enumerate(resource.get("extension") or []):
+        if isinstance(ext, dict) and ext.get("url") == PROCEDURE_INTENT_EXT:
+            key = reader.concept_key(ext.get("valueCodeableConcept"), f"{loc}.extension[{i}]", "intent.")
+            if key and key.removeprefix("intent.") in INTENTS:
+                intent = key.removeprefix("intent.")
+                ext.pop("url")
+    if intent and "intent" not in out:
         out["intent"] = intent
     agent = reader.term(resource.get("medicationCodeableConcept"), f"{loc}.medicationCodeableConcept")
     reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
-    effective = reader.period(resource.get("effectivePeriod"), f"{loc}.effectivePeriod")
-    if effective:
-        out["period"] = effective
-    for item in resource.get("reasonCode") or []:
-        if isinstance(item, dict) and isinstance(item.get("text"), str) and "purpose" not in out:
-            out["purpose"] = item.pop("text")
+    for i, item in enumerate(resource.get("reasonCode") or []):
+        if isinstance(item, dict) and "purpose" not in out:
+            text = reader.text(item, f"{loc}.reasonCode[{i}]")
+            if text:
+                out["purpose"] = text
     for i, item in enumerate(resource.get("reasonReference") or []):
         ref = reader.ref(item, f"{loc}.reasonReference[{i}]", ("Condition",))
         if ref and "primary" not in out:
@@ -172,6 +224,28 @@ def from_statement(reader: Reader, resource: JSON, loc: str) -> tuple[str | None
     note = reader.note(resource, loc)
     if note:
         out["note"] = note
+    return agent or {"text": "unnamed medication"}
+
+
+def from_statement(reader: Reader, resource: JSON, loc: str) -> tuple[str | None, JSON, JSON]:
+    """(the regimen it is part of, the therapy's fields, the agent)."""
+    out: JSON = reader.fact(resource, loc)
+    regimen = None
+    for i, part in enumerate(resource.get("partOf") or []):
+        regimen = regimen or reader.ref(part, f"{loc}.partOf[{i}]", ("Procedure",))
+    out["status"] = _status(reader, resource, loc, STATEMENT_STATUSES)
+    _reason_not_taken(reader, resource.get("statusReason") or [], out, f"{loc}.statusReason")
+    intent, category = split_category(text_of(resource.get("category")))
+    if text_of(resource.get("category")) is not None:
+        take_text(resource, "category")
+    out["category"] = category
+    if intent:
+        out["intent"] = intent
+    effective = reader.period(resource.get("effectivePeriod"), f"{loc}.effectivePeriod")
+    date = reader.date(resource, "effective", loc)
+    if effective or date:
+        out["period"] = effective or {"start": date, "end": date}
+    agent = _therapy_common(reader, resource, loc, out)
     for dosage in resource.get("dosage") or []:
         if not isinstance(dosage, dict):
             continue
@@ -180,4 +254,43 @@ def from_statement(reader: Reader, resource: JSON, loc: str) -> tuple[str | None
             out["cycles"] = repeat.pop("count")
             if dosage.get("text") == f"{out['cycles']} cycles":
                 dosage.pop("text")
-    return regimen, out, agent or {"text": "unnamed medication"}
+    return regimen, out, agent
+
+
+def from_request(reader: Reader, resource: JSON, loc: str) -> JSON:
+    """A MedicationRequest (mCODE CancerRelatedMedicationRequest) as a one-agent therapy.
+
+    An order says what was prescribed: its dosage bounds give the period; the date
+    it was written (``authoredOn``) is not when the patient took it and stays reported.
+    """
+    out: JSON = reader.fact(resource, loc)
+    out["status"] = _status(reader, resource, loc, REQUEST_STATUSES)
+    if resource.get("intent") in PLANNED_INTENTS and out["status"] == "active":
+        out["status"] = "intended"
+    resource.pop("intent", None)
+    reason = resource.get("statusReason")
+    _reason_not_taken(reader, [reason] if reason else [], out, f"{loc}.statusReason")
+    out["category"] = "other"
+    for i, dosage in enumerate(resource.get("dosageInstruction") or []):
+        repeat = (dosage.get("timing") or {}).get("repeat") if isinstance(dosage, dict) else None
+        if isinstance(repeat, dict) and "period" not in out:
+            where = f"{loc}.dosageInstruction[{i}].timing.repeat.boundsPeriod"
+            bounds = reader.period(repeat.get("boundsPeriod"), where)
+            if bounds:
+                out["period"] = bounds
+    out["agents"] = [_therapy_common(reader, resource, loc, out)]
+    return out
+
+
+def from_administration(reader: Reader, resource: JSON, loc: str) -> JSON:
+    """A MedicationAdministration (mCODE CancerRelatedMedicationAdministration): one agent given."""
+    out: JSON = reader.fact(resource, loc)
+    out["status"] = _status(reader, resource, loc, ADMINISTRATION_STATUSES)
+    _reason_not_taken(reader, resource.get("statusReason") or [], out, f"{loc}.statusReason")
+    out["category"] = "other"
+    effective = reader.period(resource.get("effectivePeriod"), f"{loc}.effectivePeriod")
+    date = reader.date(resource, "effective", loc)
+    if effective or date:
+        out["period"] = effective or {"start": date, "end": date}
+    out["agents"] = [_therapy_common(reader, resource, loc, out)]
+    return out

@@ -107,6 +107,16 @@ class Reader:
             out["codes"] = codes
         return out
 
+    def text(self, concept: Any, loc: str) -> str | None:
+        """A CodeableConcept where the model holds words only: its text; codes are reported."""
+        term = self.term(concept, loc)
+        if term is None:
+            return None
+        if term.get("codes"):
+            held = f"the model holds the words {term['text']!r}, not the codes"
+            self.report(loc, "text only", f"{held} ({', '.join(term['codes'])})")
+        return str(term["text"])
+
     def code_key(self, coding: Any, loc: str) -> str | None:
         """The table key of a Coding (taken when known); unknown codes are reported."""
         if not isinstance(coding, dict):
@@ -120,7 +130,7 @@ class Reader:
             return None
         for key in ("system", "code", "display", "version", "userSelected"):
             coding.pop(key, None)
-        return concept.key
+        return concept.meaning
 
     def concept_key(self, concept: Any, loc: str, prefix: str) -> str | None:
         """The first coding of a CodeableConcept whose table key starts with ``prefix``."""
@@ -131,7 +141,7 @@ class Reader:
                 continue
             system, code = coding.get("system"), coding.get("code")
             found = table().find(str(system), str(code)) if system and code else None
-            if found is not None and found.key.startswith(prefix):
+            if found is not None and found.meaning.startswith(prefix):
                 return self.code_key(coding, f"{loc}.coding[{i}]")
         return None
 
@@ -225,26 +235,66 @@ class Reader:
             self.report(loc, "precision", f"time of day in {value!r} not held; kept {day}")
         return day
 
-    def leftover(self, value: Any, loc: str) -> None:
-        """Report every element still in ``value``: the import did not map it."""
-        for path, item in _leaves(value, loc):
-            self.report(path, "not mapped", f"element not mapped: {_short(item)}")
+    def leftover(self, value: Any, loc: str, original: Any = None) -> None:
+        """Report every element still in ``value``: the import did not map it.
+
+        An element nothing was taken from (it still equals ``original``, the resource
+        as it came) is reported once, as a whole; elsewhere each remaining part is.
+        """
+        for path, item in _leftovers(value, loc, original):
+            self.report(path, "not mapped", _short(item))
 
 
-def _leaves(value: Any, loc: str) -> Iterator[tuple[str, Any]]:
+_MISSING = object()
+
+
+def _leftovers(value: Any, loc: str, original: Any) -> Iterator[tuple[str, Any]]:
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from _leaves(item, f"{loc}.{key}")
+            before = original.get(key, _MISSING) if isinstance(original, dict) else _MISSING
+            yield from _untouched_or_parts(item, f"{loc}.{key}", before)
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            yield from _leaves(item, f"{loc}[{i}]")
+            before = original[i] if isinstance(original, list) and i < len(original) else _MISSING
+            yield from _untouched_or_parts(item, f"{loc}[{i}]", before)
     elif value is not None:
         yield loc, value
 
 
+def _untouched_or_parts(item: Any, loc: str, before: Any) -> Iterator[tuple[str, Any]]:
+    if not _has_content(item):
+        return
+    if before is not _MISSING and isinstance(item, dict | list) and item == before:
+        yield loc, item
+    else:
+        yield from _leftovers(item, loc, before)
+
+
+def _has_content(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_content(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_content(v) for v in value)
+    return value is not None
+
+
 def _short(value: Any) -> str:
-    text = repr(value)
+    text = repr(_compact(value))
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _compact(value: Any) -> Any:
+    """A whole element as its leaves' values, for a one-line message."""
+    if isinstance(value, dict):
+        if "coding" in value:
+            codings = [c for c in value.get("coding") or [] if isinstance(c, dict)]
+            codes = [f"{c.get('system')}|{c.get('code')}" for c in codings]
+            rest = {k: _compact(v) for k, v in value.items() if k != "coding"}
+            return {**({"coding": codes} if codes else {}), **rest}
+        return {k: _compact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
 
 
 def text_of(concept: Any) -> str | None:

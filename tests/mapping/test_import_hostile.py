@@ -151,4 +151,9 @@ def test_strict_fails_on_unmapped(run_cli, tmp_path, bundle):
     result = run_cli("import", path, "--strict", "-o", tmp_path / "c.yaml")
     assert result.code == 1
     assert result.err.endswith("Error: 2 element(s) not mapped (--strict)\n")
-    assert f"Bundle.entry[{index}].resource.valueQuantity.comparator: not mapped:" in result.err
+    # Grouped by resource; an element nothing was taken from is reported whole.
+    assert (
+        f"  Bundle.entry[{index}].resource:\n"
+        "    valueQuantity.comparator: not mapped: '>'\n"
+        "    interpretation: not mapped: [{'text': 'high'}]\n"
+    ) in result.err
