@@ -57,6 +57,39 @@ def test_builtin_cases_are_case1_and_case2():
             "c.yaml:15: primaries[0].side: unknown field (not part of the case-file schema; "
             "see `fhirconv schema`)",
         ),
+        (
+            "    laterality: left\n",
+            '    laterality: left\n    note: ""\n',
+            "c.yaml:15: primaries[0].note: must not be empty or only whitespace (got '')",
+        ),
+        (
+            "    laterality: left\n",
+            '    laterality: left\n    note: "\\u00a0\\u3000"\n',
+            "c.yaml:15: primaries[0].note: must not be empty or only whitespace (got '\\xa0\\u3000')",
+        ),
+        (
+            "{text: invasive ductal carcinoma,",
+            '{text: "",',
+            "c.yaml:12: primaries[0].histology.text: must not be empty or only whitespace (got '')",
+        ),
+        (
+            "{text: invasive ductal carcinoma,",
+            '{text: "\\u00a0\\u3000",',
+            "c.yaml:12: primaries[0].histology.text: must not be empty or only whitespace "
+            "(got '\\xa0\\u3000')",
+        ),
+        (
+            "title: A minimal case",
+            "title: ' '",
+            "c.yaml:2: title: must not be empty or only whitespace (got ' ')",
+        ),
+        (
+            "{text: invasive ductal carcinoma,",
+            '{text: "ductal\\x07 carcinoma",',
+            "c.yaml:12: primaries[0].histology.text: must not contain U+0007 (at position 6): "
+            "a control character; only tab, line feed and carriage return are allowed "
+            "(got 'ductal\\x07 carcinoma')",
+        ),
     ],
 )
 def test_bad_case_file_gives_one_located_message(old, new, message):
@@ -124,3 +157,9 @@ def test_procedure_with_date_and_history_is_rejected():
         str(caught.value)
         == "c.yaml:17: procedures[0]: give one of date, period and history, not date and history"
     )
+
+
+def test_free_text_is_kept_as_written():
+    text = MINIMAL.replace("{text: invasive ductal carcinoma,", '{text: " ductal\\u3000carcinoma\\t",')
+    case = parse_case_text(text, "c.yaml")
+    assert case.primaries[0].histology.text == " ductal\u3000carcinoma\t"

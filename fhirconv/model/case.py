@@ -58,6 +58,61 @@ TermKey = Annotated[
 ]
 Laterality = Literal["left", "right", "bilateral"]
 
+# Whitespace as str.isspace() knows it, plus U+FEFF (zero width no-break space), which
+# ECMAScript's \s, and so JSON Schema validators, count as whitespace as well.
+# tests/model/test_text.py checks this list against str.isspace() over all of Unicode.
+BLANKS = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+# What FHIR text cannot carry: control characters but tab, line feed and carriage
+# return (R4 string: "SHOULD not contain Unicode character points below 32, except
+# for u0009, u000D and u000A"; XML 1.0, so FHIR XML and the XHTML narrative, cannot
+# hold them at all), DEL and the C1 controls (U+0080-U+009F; XML 1.0 asks authors to
+# avoid them, and in a case report they only come from mis-decoded text), lone
+# surrogates (not characters; UTF-8 cannot encode them) and U+FFFE, U+FFFF (not XML
+# characters).
+_FORBIDDEN_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _check_text(value: str) -> str:
+    if not value.strip(BLANKS):
+        raise ValueError("must not be empty or only whitespace")
+    bad = _FORBIDDEN_RE.search(value)
+    if bad:
+        char = bad.group()
+        if "\ud800" <= char <= "\udfff":
+            why = "a lone surrogate is no character"
+        elif char in "\ufffe\uffff":
+            why = "XML, so FHIR, cannot hold it"
+        else:
+            why = "a control character; only tab, line feed and carriage return are allowed"
+        raise ValueError(f"must not contain U+{ord(char):04X} (at position {bad.start()}): {why}")
+    return value
+
+
+# The JSON Schema says the same in its own regex dialect (ECMAScript; a pattern is not
+# anchored unless it says so): allowed characters around one that is neither blank nor
+# forbidden.  Lone surrogates are left out: without the u flag ECMAScript matches UTF-16
+# code units, and a surrogate range would refuse every character beyond U+FFFF.
+_ALLOWED = r"[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\ufffe\uffff]"
+_VISIBLE = (
+    r"[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    r"\ufeff\ufffe\uffff]"
+)
+TEXT_PATTERN = f"^{_ALLOWED}*{_VISIBLE}{_ALLOWED}*$"
+Text = Annotated[
+    str,
+    AfterValidator(_check_text),
+    Field(
+        description=(
+            "Free text, kept as written: not empty or only whitespace, and no control characters "
+            "but tab, line feed and carriage return."
+        ),
+        json_schema_extra={"minLength": 1, "pattern": TEXT_PATTERN},
+    ),
+]
+
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -77,13 +132,13 @@ Source = Annotated[
 class Fact(Frozen):
     id: Slug
     sources: tuple[Source, ...] = Field(min_length=1)
-    note: str | None = None
+    note: Text | None = None
 
 
 class Term(Frozen):
     """A concept as the report words it, with the table codes that say the same."""
 
-    text: str = Field(min_length=1)
+    text: Text
     codes: tuple[TermKey, ...] = ()
 
 
@@ -106,13 +161,13 @@ class Size(Frozen):
     """Dimensions in centimetres, largest first as the report lists them."""
 
     dimensions_cm: tuple[float, ...] = Field(min_length=1, max_length=3)
-    method: str | None = Field(default=None, description="How measured: 'physical examination', ...")
+    method: Text | None = Field(default=None, description="How measured: 'physical examination', ...")
 
 
 class Report(Frozen):
     doi: str = Field(pattern=r"^10\.\d{4,9}/\S+$")
-    title: str | None = None
-    journal: str | None = None
+    title: Text | None = None
+    journal: Text | None = None
     year: int | None = Field(default=None, ge=1, le=9999)
 
 
@@ -122,12 +177,12 @@ class Patient(Frozen):
     ethnicity: Term | None = Field(
         default=None, description="As reported (e.g. 'Chinese'), with race codes where they apply."
     )
-    note: str | None = None
+    note: Text | None = None
 
 
 class AgeAtEvent(Fact):
     age_years: int = Field(ge=0, le=130)
-    event: str = Field(min_length=1)
+    event: Text
     date: PartialDate | None = None
 
 
@@ -143,15 +198,15 @@ class Staging(Fact):
     n: str | None = Field(default=None, pattern=r"^N(X|[0-3][a-c]?(mi)?)$")
     m: str | None = Field(default=None, pattern=r"^M[01]$")
     stage_group: str | None = Field(default=None, pattern=r"^(0|I{1,3}V?|IV)[A-C]?$")
-    stated: str = Field(description="The staging exactly as the report writes it, e.g. 'rpT1cN1M1'.")
+    stated: Text = Field(description="The staging exactly as the report writes it, e.g. 'rpT1cN1M1'.")
     date: PartialDate | None = None
 
 
 class Recurrence(Fact):
     date: PartialDate | None = None
-    description: str
+    description: Text
     size: Size | None = None
-    confirmed_by: tuple[str, ...] = ()
+    confirmed_by: tuple[Text, ...] = ()
 
 
 class PrimaryCancer(Fact):
@@ -168,7 +223,7 @@ class PrimaryCancer(Fact):
 
 
 class Specimen(Fact):
-    description: str
+    description: Text
     body_site: Term | None = None
     laterality: Laterality | None = None
     collected: PartialDate | None = None
@@ -200,12 +255,12 @@ class Metastasis(Fact):
     verification: Literal["confirmed", "provisional"] | None = Field(
         default=None, description="Left empty where the report does not say how certain the finding is."
     )
-    description: str | None = None
+    description: Text | None = None
     sizes: tuple[Size, ...] = ()
 
 
 class Finding(Frozen):
-    description: str
+    description: Text
     birads: str | None = Field(default=None, pattern=r"^([0-6]|4[a-c](-[a-c])?)$")
     laterality: Laterality | None = None
     size: Size | None = None
@@ -226,8 +281,8 @@ class Procedure(Fact):
     date: PartialDate | None = None
     period: Period | None = None
     status: Literal["completed", "not-done", "in-progress", "unknown"] = "completed"
-    status_reason: str | None = Field(default=None, description="Why not done, e.g. 'financial reasons'.")
-    outcome: str | None = None
+    status_reason: Text | None = Field(default=None, description="Why not done, e.g. 'financial reasons'.")
+    outcome: Text | None = None
     history: bool = Field(default=False, description="Past history the report gives without a date.")
     primary: Slug | None = Field(default=None, description="Id of the cancer it treats or diagnoses.")
 
@@ -254,15 +309,15 @@ class Therapy(Fact):
     period: Period | None = None
     cycles: int | None = Field(default=None, ge=1)
     status: Literal["active", "completed", "stopped", "intended", "not-taken", "unknown"] = "completed"
-    reason_not_taken: str | None = None
-    purpose: str | None = Field(default=None, description="What it was for, as reported.")
+    reason_not_taken: Text | None = None
+    purpose: Text | None = Field(default=None, description="What it was for, as reported.")
     primary: Slug | None = None
 
 
 class DiseaseStatus(Fact):
     date: PartialDate | None = None
     status: Literal["improving", "stable", "worsening", "undetermined"]
-    description: str
+    description: Text
     evidence: tuple[Literal["imaging", "clinical examination", "pathology", "patient report"], ...] = ()
     focus: tuple[Slug, ...] = ()
 
@@ -271,16 +326,16 @@ class Disagreement(Frozen):
     """Where the report's text and a figure state different things."""
 
     fact: Slug
-    field: str
-    text_says: str
-    figure_says: str
-    figure: str = "Figure 4"
+    field: Text
+    text_says: Text
+    figure_says: Text
+    figure: Text = "Figure 4"
     kept: Literal["text"] = "text"
 
 
 class Case(Frozen):
     id: Slug
-    title: str
+    title: Text
     report: Report
     patient: Patient
     ages: tuple[AgeAtEvent, ...] = ()

@@ -1,23 +1,39 @@
 """Hypothesis strategies for whole cases, within what the case model allows.
 
 Ids are a letter and digits, so they cannot clash with the ids the export derives
-from them (``-size-1``, ``-t``, ``-finding-1``, ``-2``).  Free text has no
-leading or trailing blanks and is never empty: FHIR strings cannot be empty (see
-the report on the case model).
+from them (``-size-1``, ``-t``, ``-finding-1``, ``-2``).  Free text is any text the
+model's ``Text`` allows: any Unicode the model does not forbid, with Unicode
+whitespace before, inside and after it, never blank.
 """
 
+import unicodedata
 from datetime import date
 
 from hypothesis import strategies as st
 
-from fhirconv.model.case import Case
+from fhirconv.model.case import BLANKS, Case
 from fhirconv.terminology import table
 
 KEYS = sorted(c.key for c in table())
 RACE_KEYS = [k for k in KEYS if k.startswith("race.")]
-ALPHABET = st.characters(codec="utf-8", categories=("L", "N", "P", "S"), include_characters=" ")
+# Every character the model allows: no control characters but tab, LF and CR (the
+# utf-8 codec leaves out surrogates), and not U+FFFE or U+FFFF.
+ALLOWED = st.characters(
+    codec="utf-8",
+    exclude_categories=("Cc",),
+    include_characters="\t\n\r",
+    exclude_characters="\ufffe\uffff",
+)
+# The Unicode whitespace the model allows (all but the control characters among it).
+WHITESPACE = st.sampled_from([c for c in BLANKS if c in "\t\n\r" or unicodedata.category(c) != "Cc"])
+blanks = st.text(WHITESPACE, max_size=3)
 
-text = st.text(ALPHABET, min_size=1, max_size=30).map(str.strip).filter(bool)
+text = st.builds(
+    lambda before, middle, after: before + middle + after,
+    blanks,
+    st.text(ALLOWED | WHITESPACE, min_size=1, max_size=30),
+    blanks,
+).filter(lambda value: value.strip(BLANKS))
 maybe = lambda strategy: st.none() | strategy  # noqa: E731
 source = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9 ,:()/-]{0,20}\Z")
 sources = st.lists(source, min_size=1, max_size=3)
