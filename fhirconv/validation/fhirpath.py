@@ -93,18 +93,17 @@ def html_ok(div: Any) -> bool:
 
 def html_structure_ok(div: Any) -> bool:
     """txt-1: a well-formed XHTML div of the allowed elements and attributes."""
-    return _html_verdict(div)[0]
+    # Only a string can be a div (and be a key of the verdict cache).
+    return isinstance(div, str) and _html_verdict(div)[0]
 
 
 def html_has_content(div: Any) -> bool:
     """txt-2: some non-whitespace content (text or an image)."""
-    return _html_verdict(div)[1]
+    return isinstance(div, str) and _html_verdict(div)[1]
 
 
 @lru_cache(maxsize=512)
-def _html_verdict(div: Any) -> tuple[bool, bool]:
-    if not isinstance(div, str):
-        return False, False
+def _html_verdict(div: str) -> tuple[bool, bool]:
     try:
         root = ElementTree.fromstring(_HTML_ENTITY.sub(_entity, div))
     except ElementTree.ParseError:

@@ -85,3 +85,10 @@ def test_mutated_real_bundle_never_crashes(path, value):
         node["code"] = value
     issues = validate_bytes(json.dumps(bundle).encode(), source="b.json")
     assert no_internal_failures(issues) == []
+
+
+def test_a_div_that_is_not_a_string_is_an_error_not_an_internal_failure():
+    # Found by the random test above: txt-1/txt-2 were asked about a dict.
+    issues = validate_resource({"resourceType": "Patient", "text": {"status": "generated", "div": {}}})
+    assert no_internal_failures(issues) == []
+    assert {"structure-string-type", "txt-1"} <= {i.rule for i in issues}
