@@ -45,8 +45,9 @@ def summarize(case: Case) -> str:
     lines.append("")
     lines.append("Primary tumours:")
     for primary in case.primaries:
-        site = primary.body_site.text + (f", {primary.quadrant.text}" if primary.quadrant else "")
-        lines.append(f"  {primary.histology.text}, {site} (diagnosed {_when(primary.diagnosis_date)})")
+        terms = (primary.histology or primary.condition, primary.body_site, primary.quadrant)
+        parts = [t.text for t in terms if t]
+        lines.append(f"  {', '.join(parts)} (diagnosed {_when(primary.diagnosis_date)})")
         for size in primary.sizes:
             dims = " x ".join(f"{d:g}" for d in size.dimensions_cm)
             lines.append(f"    size {dims} cm" + (f" ({size.method})" if size.method else ""))

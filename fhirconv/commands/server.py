@@ -283,7 +283,7 @@ def push(
 SERVER_BOOKKEEPING = ("versionId", "lastUpdated")
 
 
-def import_pulled(bundle: dict[str, Any], name: str) -> tuple[Any, list[Any]]:
+def import_pulled(bundle: dict[str, Any], name: str, doi: str | None = None) -> tuple[Any, list[Any]]:
     """The pulled bundle read into the case model: (case, what could not be mapped).
 
     The server's version bookkeeping is not part of the case, so it is left out
@@ -301,7 +301,7 @@ def import_pulled(bundle: dict[str, Any], name: str) -> tuple[Any, list[Any]]:
             resource["meta"] = meta
         entries.append({**entry, "resource": resource})
     try:
-        result = import_entries(read_entries(dump_json({**bundle, "entry": entries}), name))
+        result = import_entries(read_entries(dump_json({**bundle, "entry": entries}), name), doi)
     except (InputError, MappingError) as err:
         raise InputError(
             f"{name}: pulled, but not imported: {err.message}\n"
@@ -332,6 +332,10 @@ def import_pulled(bundle: dict[str, Any], name: str) -> tuple[Any, list[Any]]:
 )
 @click.option("--strict", is_flag=True, help="Exit 1 when anything pulled could not be mapped to the case.")
 @click.option(
+    "--doi",
+    help="DOI of the publication the case comes from, for patients whose resources do not name one.",
+)
+@click.option(
     "--everything/--search",
     "everything",
     default=None,
@@ -360,6 +364,7 @@ def pull(
     strict: bool,
     everything: bool | None,
     types: tuple[str, ...],
+    doi: str | None = None,
 ) -> None:
     """Read one patient back from a FHIR R4 server into a case file.
 
@@ -401,7 +406,7 @@ def pull(
 
     from fhirconv.importing.reader import case_to_yaml, report_text
 
-    case, unmapped = import_pulled(bundle, source)
+    case, unmapped = import_pulled(bundle, source, doi)
     data = case_to_yaml(case).encode("utf-8")
     write_output(data, output)
     if output is not None:

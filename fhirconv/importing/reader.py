@@ -27,8 +27,12 @@ class ImportResult:
     resources: int = 0
 
 
-def read_entries(data: bytes, name: str, *, validate: bool = True) -> list[Entry]:
-    """The resources of one file as (location, resource, fullUrl), validated first."""
+def read_entries(data: bytes, name: str, *, validate: bool = True, qualify: bool = False) -> list[Entry]:
+    """The resources of one file as (location, resource, fullUrl), validated first.
+
+    A location names the file when the resource is not in a Bundle, or when ``qualify``
+    says that several files are read.
+    """
     text = _text(data, name)
     stripped = text.lstrip()
     if name.endswith(".ndjson") or (stripped and "\n{" in stripped.rstrip() and not _is_json(stripped)):
@@ -42,7 +46,8 @@ def read_entries(data: bytes, name: str, *, validate: bool = True) -> list[Entry
     if not isinstance(document, dict):
         raise InputError(f"{name}: expected a FHIR resource or Bundle (a JSON object)")
     if document.get("resourceType") != "Bundle":
-        return [(str(document.get("resourceType")), document, None)]
+        return [(f"{name}: {document.get('resourceType')}", document, None)]
+    where = f"{name}: " if qualify else ""
     entries: list[Entry] = []
     for i, entry in enumerate(document.get("entry") or []):
         resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -52,7 +57,8 @@ def read_entries(data: bytes, name: str, *, validate: bool = True) -> list[Entry
         if isinstance(search, dict) and search.get("mode") == "outcome":
             continue  # a server's OperationOutcome about the search, not patient data
         url = entry.get("fullUrl")
-        entries.append((f"Bundle.entry[{i}].resource", resource, url if isinstance(url, str) else None))
+        full_url = url if isinstance(url, str) else None
+        entries.append((f"{where}Bundle.entry[{i}].resource", resource, full_url))
     return entries
 
 
@@ -116,7 +122,7 @@ def read_files(paths: list[Path], *, validate: bool = True) -> list[Entry]:
             raise InputError(f"{path}: is a directory, not a file") from None
         except OSError as err:
             raise InputError(f"{path}: cannot read: {err.strerror}") from None
-        entries.extend(read_entries(data, str(path), validate=validate))
+        entries.extend(read_entries(data, str(path), validate=validate, qualify=len(paths) > 1))
     return entries
 
 
@@ -137,7 +143,8 @@ def case_to_yaml(case: Case) -> str:
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-_RESOURCE = re.compile(r"^(Bundle\.entry\[\d+\]\.resource|.+?:\d+: \w+)(.*)$")
+# A location's resource part: a bundle entry (in a named file or not), or a file's resource.
+_RESOURCE = re.compile(r"^(.*?Bundle\.entry\[\d+\]\.resource|.+?: [A-Z][A-Za-z]+)(.*)$")
 
 
 def report_text(unmapped: list[Unmapped]) -> str:

@@ -11,8 +11,10 @@ from pydantic import ValidationError
 from fhirconv.errors import MappingError
 from fhirconv.mapping.common import JSON, full_url, resource_id
 from fhirconv.mapping.conditions import (
+    CONDITION_RELATED_EXT,
     GROUP_KEYS,
     HISTOLOGY_EXT,
+    PATHOLOGICAL_PREFIXES,
     RECURRENCE_CODE,
     TNM_AXES,
     from_primary_condition,
@@ -63,6 +65,7 @@ from fhirconv.mapping.patient import (
 from fhirconv.mapping.procedures import from_procedure, to_procedure_resources
 from fhirconv.mapping.reading import Reader, Unmapped, has_code, text_of
 from fhirconv.model.case import Case
+from fhirconv.terminology import table
 
 BundleType = Literal["transaction", "collection"]
 # One-agent therapies; a MedicationStatement may be part of a regimen and is read in place.
@@ -160,12 +163,14 @@ def case_from_resources(
         for identifier in documents[0][1].get("identifier") or []:
             if isinstance(identifier, dict) and identifier.get("system") == "https://doi.org":
                 doi = identifier.get("value")
-    meta = patient.get("meta") if isinstance(patient.get("meta"), dict) else {}
-    source = meta.get("source") if isinstance(meta, dict) else None
-    # With no DOI in the bundle nor given, the case fails validation on report.doi
-    # (a message `pull` relies on); `import --doi` names the publication.
     doi = doi or given_doi
-    reader.report_url = f"https://doi.org/{doi}" if doi else source if isinstance(source, str) else None
+    if not doi:
+        # Every fact of a case cites its publication: one must be named.
+        raise MappingError(
+            "the bundle names no publication (no DocumentReference with a DOI identifier): "
+            "give the DOI of the case report with --doi"
+        )
+    reader.report_url = f"https://doi.org/{doi}"
     reader.case_id = case_id_from_patient(patient, reader.report_url) or _slug(str(patient.get("id", "case")))
     for _, resource, url in work:
         rtype, rid = resource.get("resourceType"), resource.get("id")
@@ -220,14 +225,51 @@ def _procedure_kind(resource: JSON) -> str:
     return "procedure"
 
 
-def _condition_kind(resource: JSON) -> str:
-    profiles = (resource.get("meta") or {}).get("profile") or []
+# Table keys whose codes say which kind of cancer a Condition is.
+PRIMARY_CODES = ("condition.", "icd10cm.breast_")
+SECONDARY_CODES = ("secondary.", "icd10cm.secondary_")
+
+
+def _condition_kind(resource: JSON) -> str | None:
+    """'primary', 'secondary', or None for a condition that is no cancer the model holds."""
+    meta = resource.get("meta")
+    profiles = (meta.get("profile") if isinstance(meta, dict) else None) or []
     if any(str(p).endswith("mcode-secondary-cancer-condition") for p in profiles):
         return "secondary"
     if any(str(p).endswith("mcode-primary-cancer-condition") for p in profiles):
         return "primary"
     urls = [e.get("url") for e in resource.get("extension") or [] if isinstance(e, dict)]
-    return "primary" if HISTOLOGY_EXT in urls else "secondary"
+    if HISTOLOGY_EXT in urls:
+        return "primary"
+    if CONDITION_RELATED_EXT in urls:
+        return "secondary"
+    for coding in (resource.get("code") or {}).get("coding") or []:
+        if not isinstance(coding, dict):
+            continue
+        found = table().find(str(coding.get("system")), str(coding.get("code")))
+        if found is not None and found.meaning.startswith(PRIMARY_CODES):
+            return "primary"
+        if found is not None and found.meaning.startswith(SECONDARY_CODES):
+            return "secondary"
+    return None
+
+
+_OWNERS = {"size": "condition or tumour", "recurrence": "primary cancer", "finding": "imaging study"}
+
+
+def _code_words(concept: object) -> str:
+    """' (system|code display)' of a concept's first coding, to say which kind it is."""
+    if not isinstance(concept, dict):
+        return ""
+    for coding in concept.get("coding") or []:
+        if isinstance(coding, dict) and coding.get("code"):
+            display = f" {coding['display']}" if coding.get("display") else ""
+            return f" ({coding.get('system')}|{coding['code']}{display})"
+    return f" ({concept['text']})" if concept.get("text") else ""
+
+
+def _staging_kind(staging: JSON) -> str:
+    return "p" if staging.get("prefix") in PATHOLOGICAL_PREFIXES else "c"
 
 
 def _assemble(
@@ -255,14 +297,18 @@ def _assemble(
     primaries: dict[str, JSON] = {}
     conditions: dict[str, JSON] = {}
     stagings: dict[str, tuple[str | None, JSON]] = {}
-    members: dict[str, tuple[str, str]] = {}  # T/N/M observation id -> (axis, category)
+    members: dict[str, JSON] = {}  # T/N/M observation id -> axis, category, kind, date, focus
     groups: dict[str, str] = {}  # T/N/M observation id -> the stage group that has it as member
     studies: dict[str, JSON] = {}
     regimens: dict[str, JSON] = {}
     tumors: dict[str, str] = {}  # Tumor BodyStructure id -> the condition it stands for
-    pending: list[tuple[str, str | None, JSON]] = []  # (kind, owner, fragment) attached after all are read
+    # (kind, owner, fragment, location) attached after all are read
+    pending: list[tuple[str, str | None, JSON, str]] = []
     for loc, resource, _ in work:
         rtype = resource.get("resourceType")
+        reader.foreign = not reader.is_own(resource)
+        if isinstance(resource.get("id"), str):
+            reader.where[reader.fact_id(resource["id"])] = loc
         if resource is patient or (documents and resource is documents[0][1]):
             pass
         elif rtype == "Observation":
@@ -273,7 +319,7 @@ def _assemble(
                 data["vital_status"] = from_vital_status(reader, resource, loc)
             elif kind == "size":
                 owner, size = from_size_observation(reader, resource, loc)
-                pending.append(("size", owner, size))
+                pending.append(("size", owner, size, loc))
             elif kind == "staging":
                 owner, staging, member_ids = from_staging_group(reader, resource, loc)
                 stagings[staging["id"]] = (owner, staging)
@@ -283,23 +329,32 @@ def _assemble(
                 found = from_tnm_category(reader, resource, loc)
                 if found:
                     members[reader.fact_id(resource["id"])] = found
+                else:
+                    reader.report(loc, "not mapped", "a TNM category the import could not read")
             elif kind == "recurrence":
                 owner, recurrence = from_recurrence(reader, resource, loc)
-                pending.append(("recurrence", owner, recurrence))
+                pending.append(("recurrence", owner, recurrence, loc))
             elif kind == "marker":
                 marker = from_tumor_marker(reader, resource, loc)
                 if marker:
                     lists["tumor_markers"].append(marker)
             elif kind == "finding":
                 study, finding = from_imaging_finding(reader, resource, loc)
-                pending.append(("finding", study, finding))
+                pending.append(("finding", study, finding, loc))
             elif kind == "status":
                 lists["disease_status"].append(from_disease_status(reader, resource, loc))
             else:
-                reader.report(loc, "unsupported", "an Observation of a kind the case model does not hold")
+                what = "an Observation of a kind the case model does not hold"
+                what += _code_words(resource.get("code"))
+                reader.report(loc, "unsupported", what)
                 continue
         elif rtype == "Condition":
-            if _condition_kind(resource) == "primary":
+            condition_kind = _condition_kind(resource)
+            if condition_kind is None:
+                what = "a Condition the case model does not hold: no cancer by profile, histology or code"
+                reader.report(loc, "unsupported", what)
+                continue
+            if condition_kind == "primary":
                 primary = from_primary_condition(reader, resource, loc)
                 primaries[primary["id"]] = primary
                 conditions[primary["id"]] = primary
@@ -350,7 +405,7 @@ def _assemble(
         resource.pop("resourceType", None)
         resource.pop("id", None)
         reader.leftover(resource, loc, originals.get(id(resource)))
-    pending = [(kind, tumors.get(owner or "", owner), fragment) for kind, owner, fragment in pending]
+    pending = [(kind, tumors.get(owner or "", owner), fragment, at) for kind, owner, fragment, at in pending]
     _attach(reader, lists, primaries, conditions, stagings, members, groups, studies, regimens, pending)
     for key, items in lists.items():
         if items:
@@ -367,7 +422,7 @@ def _assemble(
 
 # Fields the model requires, per list: a fact without one cannot be held and is reported.
 REQUIRED = {
-    "primaries": ("condition", "histology", "body_site"),
+    "primaries": ("condition",),
     "metastases": ("site",),
     "procedures": ("code",),
     "imaging": ("modality",),
@@ -428,11 +483,11 @@ def _attach(
     primaries: dict[str, JSON],
     conditions: dict[str, JSON],
     stagings: dict[str, tuple[str | None, JSON]],
-    members: dict[str, tuple[str, str]],
+    members: dict[str, JSON],
     groups: dict[str, str],
     studies: dict[str, JSON],
     regimens: dict[str, JSON],
-    pending: list[tuple[str, str | None, JSON]],
+    pending: list[tuple[str, str | None, JSON, str]],
 ) -> None:
     for primary in primaries.values():
         primary["staging"], primary["recurrences"], primary["sizes"] = [], [], []
@@ -441,19 +496,44 @@ def _attach(
     for staging_id, (owner, staging) in stagings.items():
         staged = primaries.get(owner or "")
         if staged is None:
-            reader.report(f"Observation/{staging_id}", "not mapped", "a stage group of no primary cancer")
+            reader.report(reader.where[staging_id], "not mapped", "a stage group of no primary cancer")
             continue
-        stage_group = staged.get("_stages", {}).get(staging_id)
-        if stage_group:
-            staging["stage_group"] = stage_group
+        summary = staged.get("_stages", {}).get(staging_id)
+        value = staging.pop("_group", None)
+        if summary and value and summary != value:
+            reader.report(
+                f"{reader.where[str(owner)]}.stage",
+                "conflicting facts",
+                f"stage summary {summary} but its assessment Observation/{staging_id} says {value}: "
+                f"kept {value}",
+            )
+        if value or summary:
+            staging["stage_group"] = value or summary
         staged["staging"].append(staging)
-    for member_id, (axis, category) in members.items():
+    orphans = []
+    for member_id, member in members.items():
         group = groups.get(member_id)
         if group in stagings:
-            stagings[group][1][axis] = category
+            stagings[group][1][member["axis"]] = member["category"]
         else:
-            reader.report(f"Observation/{member_id}", "not mapped", "a TNM category no stage group has")
-    for kind, owner, fragment in pending:
+            orphans.append((member_id, member))
+    for member_id, member in orphans:
+        # Another producer's category no stage group lists: it belongs to the one stage group
+        # of the same kind, date and (if it says) primary that lacks this axis.
+        fits = [
+            staging
+            for owner, staging in stagings.values()
+            if _staging_kind(staging) == member["kind"]
+            and staging.get("date") == member["date"]
+            and member["focus"] in (None, owner)
+            and member["axis"] not in staging
+        ]
+        if len(fits) == 1:
+            fits[0][member["axis"]] = member["category"]
+        else:
+            why = "no stage group" if not fits else f"{len(fits)} stage groups could"
+            reader.report(reader.where[member_id], "not mapped", f"a TNM category {why} has")
+    for kind, owner, fragment, at in pending:
         if kind == "size" and owner in conditions:
             conditions[owner]["sizes"].append(fragment)
         elif kind == "recurrence" and owner in primaries:
@@ -461,7 +541,7 @@ def _attach(
         elif kind == "finding" and owner in studies:
             studies[owner]["findings"].append(fragment)
         else:
-            reader.report(f"{kind} of {owner}", "not mapped", f"a {kind} whose owner is not in the bundle")
+            reader.report(at, "not mapped", f"a {kind} that names no {_OWNERS[kind]} of the bundle")
     for regimen in regimens.values():
         agents = regimen.pop("_agents")
         if not agents:

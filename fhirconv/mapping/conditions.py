@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fhirconv.mapping.common import (
@@ -22,7 +23,16 @@ from fhirconv.mapping.common import (
     text_concept,
 )
 from fhirconv.mapping.reading import Reader, take_text, text_of
-from fhirconv.model.case import Case, Metastasis, PrimaryCancer, Size, Staging, Term
+from fhirconv.model.case import (
+    STAGE_GROUP_PATTERN,
+    TNM_PATTERNS,
+    Case,
+    Metastasis,
+    PrimaryCancer,
+    Size,
+    Staging,
+    Term,
+)
 from fhirconv.terminology import table
 
 HISTOLOGY_EXT = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
@@ -50,7 +60,8 @@ def _condition_base(case: Case, fact_id: str, sources: tuple[str, ...], profile:
 
 def to_primary_condition(case: Case, primary: PrimaryCancer) -> JSON:
     resource = _condition_base(case, primary.id, primary.sources, "mcode-primary-cancer-condition")
-    resource["extension"] = [{"url": HISTOLOGY_EXT, "valueCodeableConcept": codeable(primary.histology)}]
+    if primary.histology:
+        resource["extension"] = [{"url": HISTOLOGY_EXT, "valueCodeableConcept": codeable(primary.histology)}]
     resource["clinicalStatus"] = coded(f"clinical.{primary.clinical_status}")
     resource["verificationStatus"] = coded("verification.confirmed")
     resource["category"] = [coded("category.problem_list")]
@@ -58,7 +69,8 @@ def to_primary_condition(case: Case, primary: PrimaryCancer) -> JSON:
     sites = [body_site(primary.body_site, primary.laterality)]
     if primary.quadrant:
         sites.append(body_site(primary.quadrant, primary.laterality))
-    resource["bodySite"] = sites
+    if sites[0] is not None:
+        resource["bodySite"] = sites
     resource["subject"] = patient_ref(case)
     if primary.diagnosis_date:
         resource["onsetDateTime"] = primary.diagnosis_date
@@ -355,6 +367,11 @@ def from_primary_condition(reader: Reader, resource: JSON, loc: str) -> JSON:
             if staging_id and isinstance(text, str) and text.startswith(STAGE_TEXT):
                 out["_stages"][staging_id] = text.removeprefix(STAGE_TEXT)
                 stage.pop("summary")
+            elif staging_id and isinstance(summary, dict) and text is None:
+                # Another producer's coded summary: read, then checked against its assessment.
+                group = _coded_stage_group(reader, summary, f"{loc}.stage[{i}].summary")
+                if group:
+                    out["_stages"][staging_id] = group
     note = reader.note(resource, loc)
     if note:
         out["note"] = note
@@ -487,13 +504,18 @@ def from_staging_group(reader: Reader, resource: JSON, loc: str) -> tuple[str | 
     value = resource.get("valueCodeableConcept")
     absent_reason = resource.get("dataAbsentReason")
     if isinstance(value, dict):
-        key = reader.concept_key(value, f"{loc}.valueCodeableConcept", "stage.")
         out["stated"] = value.pop("text", None)
         if out["stated"] is None:
-            # Another producer's stage group: its code (or display) is what it states.
-            words = [c.pop("display", None) or c.get("code") for c in value.get("coding") or []]
+            # Another producer's stage group: its display (or code) is what it states.
+            words = [c.get("display") or c.get("code") for c in value.get("coding") or []]
             words = [w for w in words if isinstance(w, str)]
-            out["stated"] = words[0] if words else key.removeprefix("stage.") if key else "not stated"
+            out["stated"] = words[0] if words else "not stated"
+        group = _coded_stage_group(reader, value, f"{loc}.valueCodeableConcept")
+        for coding in value.get("coding") or []:
+            if isinstance(coding, dict) and coding.get("display") == out["stated"]:
+                coding.pop("display")
+        if group:
+            out["_group"] = group
     elif isinstance(absent_reason, dict):
         out["stated"] = absent_reason.pop("text", None)
         for coding in absent_reason.get("coding") or []:
@@ -516,28 +538,84 @@ def _absent_method(resource: JSON) -> None:
         resource.pop("method")
 
 
-def from_tnm_category(reader: Reader, resource: JSON, loc: str) -> tuple[str, str] | None:
-    """(axis t/n/m, category such as 'T1c') from a T, N or M category observation."""
+AJCC_SYSTEM = "http://cancerstaging.org"
+_AJCC_CATEGORY = re.compile(r"^(?P<prefix>[a-z]*)(?P<category>[TNM].*)$")
+_ROMAN = {"0": "0", "1": "I", "2": "II", "3": "III", "4": "IV"}
+
+
+def _kind(prefix: str) -> str:
+    return "p" if prefix in PATHOLOGICAL_PREFIXES else "c"
+
+
+def _coded_category(reader: Reader, value: JSON, axis: str, loc: str) -> str | None:
+    """A category from its code: a SNOMED CT AJCC concept of the table, or an AJCC code ('cT3')."""
+    key = reader.concept_key(value, loc, "tnm.")
+    if key:
+        return key.removeprefix("tnm.")[1:]
+    for i, coding in enumerate(value.get("coding") or []):
+        if not isinstance(coding, dict) or coding.get("system") != AJCC_SYSTEM:
+            continue
+        match = _AJCC_CATEGORY.match(str(coding.get("code")))
+        if match and re.match(TNM_PATTERNS[axis], match["category"]):
+            coding.clear()
+            return match["category"]
+        what = f"{coding.get('code')!r} is not an AJCC {axis.upper()} category"
+        reader.report(f"{loc}.coding[{i}]", "unknown code", what)
+    return None
+
+
+def _coded_stage_group(reader: Reader, value: JSON, loc: str) -> str | None:
+    """A stage group from its code: a SNOMED CT AJCC concept of the table, or an AJCC code ('3C')."""
+    key = reader.concept_key(value, loc, "stage.")
+    if key:
+        return key.removeprefix("stage.")
+    for coding in value.get("coding") or []:
+        if not isinstance(coding, dict) or coding.get("system") != AJCC_SYSTEM:
+            continue
+        code = str(coding.get("code"))
+        group = _ROMAN.get(code[:1], "") + code[1:] if code[:1] in _ROMAN else code
+        if re.match(STAGE_GROUP_PATTERN, group):
+            coding.pop("system")
+            coding.pop("code")
+            if coding.get("display") == group:
+                coding.pop("display")
+            return group
+    return None
+
+
+def from_tnm_category(reader: Reader, resource: JSON, loc: str) -> JSON | None:
+    """A T, N or M category observation: its axis (t/n/m), category ('T1c'), kind (c/p), date, focus."""
     reader.sources(resource, loc)
     resource.pop("status", None)
     for i, category in enumerate(resource.get("category") or []):
         reader.concept_key(category, f"{loc}.category[{i}]", "category.laboratory")
     reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
-    for i, focus in enumerate(resource.get("focus") or []):
-        reader.ref(focus, f"{loc}.focus[{i}]", ("Condition",))
-    reader.date(resource, "effective", loc)
+    focus = None
+    for i, item in enumerate(resource.get("focus") or []):
+        focus = focus or reader.ref(item, f"{loc}.focus[{i}]", ("Condition",))
+    date = reader.date(resource, "effective", loc)
     _absent_method(resource)
     key = reader.concept_key(resource.get("code"), f"{loc}.code", "staging.")
     value = resource.get("valueCodeableConcept")
     if key not in TNM_AXES or not isinstance(value, dict):
         return None
     axis = TNM_AXES[key]
-    reader.concept_key(value, f"{loc}.valueCodeableConcept", "tnm.")
+    out: JSON = {"axis": axis, "kind": key.removeprefix("staging.")[0], "date": date, "focus": focus}
     text = value.pop("text", None)
-    if not isinstance(text, str):
+    if isinstance(text, str):
+        # fhirconv's own: the words as the report writes them ("rpT1c"); the code is derived.
+        reader.concept_key(value, f"{loc}.valueCodeableConcept", "tnm.")
+        at = text.find(axis.upper())
+        out["category"] = text[at:] if at >= 0 else text
+        return out
+    category = _coded_category(reader, value, axis, f"{loc}.valueCodeableConcept")
+    if category is None:
         return None
-    at = text.find(axis.upper())
-    return axis, text[at:] if at >= 0 else text
+    for coding in value.get("coding") or []:
+        if isinstance(coding, dict):
+            coding.pop("display", None)  # the display of a code that was read
+    out["category"] = category
+    return out
 
 
 def from_recurrence(reader: Reader, resource: JSON, loc: str) -> tuple[str | None, JSON]:

@@ -23,7 +23,7 @@ from fhirconv.mapping.common import (
     resource_id,
     text_concept,
 )
-from fhirconv.mapping.reading import Reader, take_text, text_of
+from fhirconv.mapping.reading import Reader, has_code, take_text, text_of
 from fhirconv.model.case import Case, Therapy
 
 _PROCEDURE_STATUS = {
@@ -117,7 +117,7 @@ def to_medication_resources(case: Case) -> list[JSON]:
 # --- the way back -------------------------------------------------------------------------
 
 CATEGORIES = ("chemotherapy", "endocrine", "ovarian suppression", "bone-modifying", "targeted", "other")
-INTENTS = ("adjuvant", "neoadjuvant", "maintenance", "salvage", "palliative", "first-line")
+INTENTS = ("adjuvant", "neoadjuvant", "maintenance", "salvage", "palliative", "curative", "first-line")
 THERAPY_STATUSES = ("active", "completed", "stopped", "intended", "not-taken", "unknown")
 
 
@@ -204,9 +204,12 @@ def _therapy_common(reader: Reader, resource: JSON, loc: str, out: JSON) -> JSON
     intent = None
     for i, ext in enumerate(resource.get("extension") or []):
         if isinstance(ext, dict) and ext.get("url") == PROCEDURE_INTENT_EXT:
-            key = reader.concept_key(ext.get("valueCodeableConcept"), f"{loc}.extension[{i}]", "intent.")
-            if key and key.removeprefix("intent.") in INTENTS:
-                intent = key.removeprefix("intent.")
+            # Only the intents the model holds are taken (mCODE's also has screening, forensic, ...).
+            value = ext.get("valueCodeableConcept")
+            held = [i for i in INTENTS if has_code(value, f"intent.{i}")]
+            if held:
+                reader.concept_key(value, f"{loc}.extension[{i}]", f"intent.{held[0]}")
+                intent = held[0]
                 ext.pop("url")
     if intent and "intent" not in out:
         out["intent"] = intent

@@ -23,6 +23,8 @@ LATERALITY_KEYS = {
     "laterality.right": "right",
     "laterality.bilateral": "bilateral",
 }
+# Body sites with the side built into the code: the table's naming says which side.
+PRECOORDINATED_SIDES = {"site.left_": "left", "site.right_": "right", "site.both_": "bilateral"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,10 @@ class Reader:
     # A reference as written (fullUrl, or Type/id) -> (resourceType, fact id).
     targets: dict[str, tuple[str, str]] = field(default_factory=dict)
     unmapped: list[Unmapped] = field(default_factory=list)
+    # Whether the resource being read comes from another producer than fhirconv.
+    foreign: bool = True
+    # A fact id -> the location of the resource it was read from, for reports made later.
+    where: dict[str, str] = field(default_factory=dict)
 
     def report(self, location: str, reason: str, message: str) -> None:
         self.unmapped.append(Unmapped(location, reason, message))
@@ -158,10 +164,35 @@ class Reader:
         return None
 
     def body_site(self, concept: Any, loc: str) -> tuple[JSON | None, str | None]:
+        """The site and its side: the laterality extension, or a side built into the site's code.
+
+        fhirconv writes the side it holds as the extension, so a side built into the code
+        is read only from other producers (a case may name 'left breast' and no laterality).
+        """
         if not isinstance(concept, dict):
             return None, None
         side = self.laterality(concept, loc)
-        return self.term(concept, loc), side
+        term = self.term(concept, loc)
+        if not self.foreign or term is None:
+            return term, side
+        built_in = {
+            value
+            for code in term.get("codes", [])
+            for prefix, value in PRECOORDINATED_SIDES.items()
+            if code.startswith(prefix)
+        }
+        if side is not None and built_in and built_in != {side}:
+            found = " and ".join(sorted(built_in))
+            what = f"the site's code says {found}, its laterality {side}: kept {side}"
+            self.report(loc, "conflicting facts", what)
+        elif side is None and len(built_in) == 1:
+            side = built_in.pop()
+        return term, side
+
+    def is_own(self, resource: JSON) -> bool:
+        """Whether fhirconv wrote the resource: it names the case's publication as its source."""
+        meta = resource.get("meta")
+        return bool(self.report_url) and isinstance(meta, dict) and meta.get("source") == self.report_url
 
     def sources(self, resource: JSON, loc: str) -> list[str]:
         """The sections of the report a fact comes from: the ``meta.tag`` displays."""
@@ -312,13 +343,15 @@ def take_text(holder: JSON, key: str) -> str | None:
 
 
 def has_code(concept: Any, key: str) -> bool:
+    """Whether a CodeableConcept has a coding that means ``key`` (the key's code or an alias)."""
     if not isinstance(concept, dict):
         return False
-    wanted = table().get(key)
-    return any(
-        isinstance(c, dict) and c.get("system") == wanted.system and c.get("code") == wanted.code
-        for c in concept.get("coding") or []
-    )
+    for coding in concept.get("coding") or []:
+        if isinstance(coding, dict) and coding.get("system") and coding.get("code"):
+            found = table().find(str(coding["system"]), str(coding["code"]))
+            if found is not None and found.meaning == key:
+                return True
+    return False
 
 
 __all__ = ["Reader", "Unmapped", "has_code", "take_text", "text_of"]

@@ -192,12 +192,21 @@ class VitalStatus(Fact):
     causes: tuple[Term, ...] = Field(default=(), description="Causes of death as reported.")
 
 
+# The TNM categories and stage groups the model holds (AJCC, without the c/p prefix).
+TNM_PATTERNS = {
+    "t": r"^T(X|is|1mi|[0-4][a-d]?\d?|mi)$",
+    "n": r"^N(X|[0-3][a-c]?(mi)?)$",
+    "m": r"^M[01]$",
+}
+STAGE_GROUP_PATTERN = r"^(0|I{1,3}V?|IV)[A-C]?$"
+
+
 class Staging(Fact):
     prefix: Literal["c", "p", "yc", "yp", "r", "rc", "rp", "a"]
-    t: str | None = Field(default=None, pattern=r"^T(X|is|[0-4][a-d]?\d?|mi)$")
-    n: str | None = Field(default=None, pattern=r"^N(X|[0-3][a-c]?(mi)?)$")
-    m: str | None = Field(default=None, pattern=r"^M[01]$")
-    stage_group: str | None = Field(default=None, pattern=r"^(0|I{1,3}V?|IV)[A-C]?$")
+    t: str | None = Field(default=None, pattern=TNM_PATTERNS["t"])
+    n: str | None = Field(default=None, pattern=TNM_PATTERNS["n"])
+    m: str | None = Field(default=None, pattern=TNM_PATTERNS["m"])
+    stage_group: str | None = Field(default=None, pattern=STAGE_GROUP_PATTERN)
     stated: Text = Field(description="The staging exactly as the report writes it, e.g. 'rpT1cN1M1'.")
     date: PartialDate | None = None
 
@@ -211,15 +220,21 @@ class Recurrence(Fact):
 
 class PrimaryCancer(Fact):
     condition: Term
-    histology: Term
-    body_site: Term
+    histology: Term | None = Field(default=None, description="Morphology, when stated apart from the site.")
+    body_site: Term | None = None
     laterality: Laterality | None = None
-    quadrant: Term | None = None
+    quadrant: Term | None = Field(default=None, description="A part of the body site; needs body_site.")
     diagnosis_date: PartialDate | None = None
     sizes: tuple[Size, ...] = ()
     staging: tuple[Staging, ...] = ()
     recurrences: tuple[Recurrence, ...] = ()
     clinical_status: Literal["active", "recurrence", "remission", "resolved"] = "active"
+
+    @model_validator(mode="after")
+    def _quadrant_of_a_site(self) -> PrimaryCancer:
+        if self.quadrant is not None and self.body_site is None:
+            raise ValueError("a quadrant needs the body_site it is part of")
+        return self
 
 
 class Specimen(Fact):
@@ -304,7 +319,8 @@ class Therapy(Fact):
     ]
     agents: tuple[Term, ...] = Field(min_length=1)
     intent: (
-        Literal["adjuvant", "neoadjuvant", "maintenance", "salvage", "palliative", "first-line"] | None
+        Literal["adjuvant", "neoadjuvant", "maintenance", "salvage", "palliative", "curative", "first-line"]
+        | None
     ) = None
     period: Period | None = None
     cycles: int | None = Field(default=None, ge=1)

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from fhirconv.model.case import BLANKS, Case
 from fhirconv.terminology import table
 
-KEYS = sorted(c.key for c in table())
+# Case files name plain keys; aliases are other producers' codes, read on import only.
+KEYS = sorted(c.key for c in table() if not c.is_alias)
 RACE_KEYS = [k for k in KEYS if k.startswith("race.")]
 # Every character the model allows: no control characters but tab, LF and CR (the
 # utf-8 codec leaves out surrogates), and not U+FFFE or U+FFFF.
@@ -145,13 +146,14 @@ def cases(draw):
             )
             for _ in range(draw(st.integers(0, 2)))
         ]
+        site = draw(maybe(term()))
         primaries.append(
             fact(
                 condition=draw(term()),
-                histology=draw(term()),
-                body_site=draw(term()),
+                histology=draw(maybe(term())),
+                body_site=site,
                 laterality=draw(maybe(laterality)),
-                quadrant=draw(maybe(term())),
+                quadrant=draw(maybe(term())) if site else None,
                 diagnosis_date=draw(maybe(partial_date())),
                 sizes=draw(st.lists(size, max_size=2)),
                 staging=stagings,
@@ -274,7 +276,15 @@ def cases(draw):
             intent=draw(
                 maybe(
                     st.sampled_from(
-                        ["adjuvant", "neoadjuvant", "maintenance", "salvage", "palliative", "first-line"]
+                        [
+                            "adjuvant",
+                            "neoadjuvant",
+                            "maintenance",
+                            "salvage",
+                            "palliative",
+                            "curative",
+                            "first-line",
+                        ]
                     )
                 )
             ),

@@ -200,7 +200,8 @@ def test_pull_of_a_patient_that_makes_no_case(fhir_server, run_cli, tmp_path):
     assert result.err == (
         "Pulled 9 resources of Patient/srv-small-patient\n"
         f"Error: Patient/srv-small-patient from {fhir_server.base_url}/: pulled, but not imported: "
-        "the bundle does not make a valid case: report.doi: Field required\n"
+        "the bundle names no publication (no DocumentReference with a DOI identifier): "
+        "give the DOI of the case report with --doi\n"
         "(--bundle-only writes the resources as they are, without importing them)\n"
     )
     assert not out.exists()

@@ -1,0 +1,416 @@
+"""Other producers' encodings of the same facts, in hand-written bundles.
+
+Each bundle is what a system other than fhirconv writes: older LOINC codes and
+answers for receptors, LOINC TNM codes with AJCC values, SNOMED CT TNM values,
+MedicationRequest and MedicationAdministration, and a side built into the body
+site's code.  The import must read the facts, and report exactly what it leaves.
+"""
+
+import json
+
+import pytest
+
+from fhirconv.importing.reader import import_entries, read_entries
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+AJCC = "http://cancerstaging.org"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+PATIENT = {"reference": "Patient/p1"}
+PRIMARY = {"reference": "Condition/c1"}
+DOI = "10.1000/encodings"
+
+
+def concept(system, code, display=None):
+    coding = {"system": system, "code": code}
+    if display:
+        coding["display"] = display
+    return {"coding": [coding]}
+
+
+def observation(rid, code, **rest):
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "code": code,
+        "subject": PATIENT,
+        **rest,
+    }
+
+
+def primary(**rest):
+    return {
+        "resourceType": "Condition",
+        "id": "c1",
+        "meta": {
+            "profile": ["http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-primary-cancer-condition"]
+        },
+        "code": concept(SNOMED, "408643008", "Infiltrating duct carcinoma of breast (disorder)"),
+        "subject": PATIENT,
+        **rest,
+    }
+
+
+def bundle(*resources):
+    patient = {"resourceType": "Patient", "id": "p1", "gender": "female"}
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": f"http://example.org/fhir/{r['resourceType']}/{r['id']}", "resource": r}
+            for r in (patient, *resources)
+        ],
+    }
+
+
+def read(document):
+    data = json.dumps(document).encode()
+    return import_entries(read_entries(data, "test.json"), doi=DOI)
+
+
+def reasons(result):
+    return {u.location: (u.reason, u.message) for u in result.unmapped}
+
+
+# --- receptors: LOINC presence codes with LOINC or SNOMED CT answers ------------------------
+
+
+def receptors_bundle():
+    return bundle(
+        primary(),
+        observation(
+            "er",
+            concept(
+                LOINC, "85337-4", "Estrogen receptor Ag [Presence] in Breast cancer specimen by Immune stain"
+            ),
+            effectiveDateTime="2020-03-01",
+            valueCodeableConcept=concept(LOINC, "LA6576-8", "Positive"),
+        ),
+        observation(
+            "pr",
+            concept(LOINC, "85339-0"),
+            valueCodeableConcept=concept(LOINC, "LA6577-6", "Negative"),
+        ),
+        observation(
+            "her2-ihc",
+            concept(LOINC, "85319-2"),
+            valueCodeableConcept=concept(SNOMED, "260385009", "Negative (qualifier value)"),
+        ),
+        observation(
+            "her2-fish",
+            concept(LOINC, "85318-4"),
+            valueCodeableConcept=concept(SNOMED, "42425007", "Equivocal (qualifier value)"),
+        ),
+        observation(
+            "er-percent",
+            concept(LOINC, "85329-1"),
+            valueQuantity={"value": 90, "unit": "%", "system": "http://unitsofmeasure.org", "code": "%"},
+        ),
+        observation(
+            "her2-ratio",
+            concept(LOINC, "85318-4"),
+            valueString="greater than 1.8",
+        ),
+    )
+
+
+def test_receptor_answers_in_loinc_and_snomed_are_read():
+    result = read(receptors_bundle())
+    markers = {m.id: m for m in result.case.tumor_markers}
+    assert (markers["er"].marker, markers["er"].result, markers["er"].date) == (
+        "ER",
+        "positive",
+        "2020-03-01",
+    )
+    assert (markers["pr"].marker, markers["pr"].result) == ("PR", "negative")
+    assert (markers["her2-ihc"].marker, markers["her2-ihc"].result) == ("HER2", "negative")
+    assert (markers["her2-fish"].marker, markers["her2-fish"].result) == ("HER2", "equivocal")
+    assert (markers["er-percent"].marker, markers["er-percent"].percent) == ("ER", 90)
+    # A ratio the model has no place for is named, not dropped.
+    assert "her2-ratio" not in markers
+    found = reasons(result)
+    assert found["Bundle.entry[7].resource"] == (
+        "not mapped",
+        "HER2 test with no result the case model holds",
+    )
+    assert found["Bundle.entry[7].resource.valueString"] == ("not mapped", "'greater than 1.8'")
+
+
+# --- staging: LOINC codes with AJCC values (mCODE STU1), SNOMED CT codes and values ---------
+
+
+def ajcc_staging_bundle():
+    def category(rid, code, value):
+        return observation(
+            rid,
+            concept(LOINC, code),
+            effectiveDateTime="2019-05-02",
+            valueCodeableConcept=concept(AJCC, value),
+        )
+
+    return bundle(
+        primary(
+            bodySite=[concept(SNOMED, "80248007", "Left breast structure (body structure)")],
+            stage=[
+                {"summary": concept(AJCC, "3C", "IIIC"), "assessment": [{"reference": "Observation/group"}]}
+            ],
+        ),
+        observation(
+            "group",
+            concept(LOINC, "21908-9", "Stage group.clinical Cancer"),
+            focus=[PRIMARY],
+            effectiveDateTime="2019-05-02",
+            valueCodeableConcept=concept(AJCC, "3C", "IIIC"),
+            hasMember=[
+                {"reference": "Observation/t"},
+                {"reference": "Observation/n"},
+                {"reference": "Observation/m"},
+            ],
+        ),
+        category("t", "21905-5", "cT3"),
+        category("n", "21906-3", "cN3"),
+        category("m", "21907-1", "cM0"),
+    )
+
+
+def test_loinc_tnm_with_ajcc_values_is_read():
+    result = read(ajcc_staging_bundle())
+    (primary_cancer,) = result.case.primaries
+    (staging,) = primary_cancer.staging
+    assert (staging.prefix, staging.t, staging.n, staging.m) == ("c", "T3", "N3", "M0")
+    assert (staging.stage_group, staging.stated, staging.date) == ("IIIC", "IIIC", "2019-05-02")
+    # The side built into 'Left breast structure' is the primary's laterality.
+    assert primary_cancer.laterality == "left"
+    assert primary_cancer.body_site is not None and primary_cancer.body_site.codes == ("site.left_breast",)
+    assert result.unmapped == [], result.unmapped
+
+
+def snomed_staging_bundle(summary_code="1222769001"):
+    def category(rid, code, value):
+        return observation(
+            rid,
+            concept(SNOMED, code),
+            effectiveDateTime="2018-03-16",
+            valueCodeableConcept=concept(SNOMED, value),
+        )
+
+    return bundle(
+        primary(
+            bodySite=[concept(SNOMED, "76752008", "Breast structure (body structure)")],
+            stage=[
+                {
+                    "summary": concept(SNOMED, summary_code),
+                    "assessment": [{"reference": "Observation/group"}],
+                }
+            ],
+        ),
+        observation(
+            "group",
+            concept(SNOMED, "399537006", "Clinical TNM stage grouping"),
+            focus=[PRIMARY],
+            effectiveDateTime="2018-03-16",
+            valueCodeableConcept=concept(
+                SNOMED, "1222769001", "American Joint Committee on Cancer stage IIB (qualifier value)"
+            ),
+        ),
+        # As in the mCODE examples: categories that no stage group lists as members.
+        category("t", "399504009", "1228938002"),
+        category("n", "399534004", "1229967007"),
+        category("m", "399387003", "1229901006"),
+    )
+
+
+def test_snomed_tnm_categories_join_the_stage_group_of_the_same_kind_and_date():
+    result = read(snomed_staging_bundle())
+    (staging,) = result.case.primaries[0].staging
+    assert (staging.prefix, staging.t, staging.n, staging.m, staging.stage_group) == (
+        "c",
+        "T3",
+        "N0",
+        "M0",
+        "IIB",
+    )
+    assert staging.stated == "American Joint Committee on Cancer stage IIB (qualifier value)"
+    assert result.unmapped == [], result.unmapped
+
+
+def test_a_stage_summary_that_contradicts_its_assessment_is_reported():
+    result = read(snomed_staging_bundle(summary_code="1222806003"))  # IIIC against IIB
+    (staging,) = result.case.primaries[0].staging
+    assert staging.stage_group == "IIB"
+    assert reasons(result)["Bundle.entry[1].resource.stage"] == (
+        "conflicting facts",
+        "stage summary IIIC but its assessment Observation/group says IIB: kept IIB",
+    )
+
+
+def test_a_category_that_fits_no_stage_group_is_reported():
+    document = snomed_staging_bundle()
+    document["entry"][3]["resource"]["effectiveDateTime"] = "2018-04-01"  # another day than the group
+    result = read(document)
+    assert result.case.primaries[0].staging[0].t is None
+    assert reasons(result)["Bundle.entry[3].resource"] == ("not mapped", "a TNM category no stage group has")
+
+
+def test_an_ajcc_code_that_is_no_category_is_reported():
+    document = ajcc_staging_bundle()
+    document["entry"][3]["resource"]["valueCodeableConcept"] = concept(AJCC, "cT9")
+    result = read(document)
+    assert result.case.primaries[0].staging[0].t is None
+    found = reasons(result)
+    assert found["Bundle.entry[3].resource.valueCodeableConcept.coding[0]"] == (
+        "unknown code",
+        "'cT9' is not an AJCC T category",
+    )
+
+
+# --- medications: requests and administrations -------------------------------------------
+
+INTENT_EXT = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-procedure-intent"
+
+
+def medication(rtype, rid, rxnorm, **rest):
+    return {
+        "resourceType": rtype,
+        "id": rid,
+        "medicationCodeableConcept": concept(RXNORM, rxnorm),
+        "subject": PATIENT,
+        **rest,
+    }
+
+
+def medications_bundle():
+    return bundle(
+        primary(),
+        medication(
+            "MedicationRequest",
+            "anastrozole",
+            "84857",
+            extension=[{"url": INTENT_EXT, "valueCodeableConcept": concept(SNOMED, "363676003")}],
+            status="active",
+            intent="order",
+            authoredOn="2020-01-05",
+            reasonReference=[PRIMARY],
+            dosageInstruction=[{"timing": {"repeat": {"boundsPeriod": {"start": "2020-01-06"}}}}],
+        ),
+        medication(
+            "MedicationRequest",
+            "capecitabine",
+            "194000",
+            status="cancelled",
+            intent="order",
+            statusReason={"text": "financial reasons"},
+        ),
+        medication("MedicationRequest", "fulvestrant", "282357", status="active", intent="proposal"),
+        medication(
+            "MedicationAdministration",
+            "paclitaxel-1",
+            "56946",
+            status="completed",
+            effectiveDateTime="2019-06-01",
+            reasonReference=[PRIMARY],
+        ),
+        medication(
+            "MedicationAdministration",
+            "doxorubicin-1",
+            "3639",
+            status="not-done",
+            statusReason=[{"text": "patient declined"}],
+            effectivePeriod={"start": "2019-05-01", "end": "2019-05-02"},
+        ),
+        medication(
+            "MedicationAdministration",
+            "wrong",
+            "3639",
+            status="entered-in-error",
+            effectiveDateTime="2019-05-01",
+        ),
+        medication(
+            "MedicationStatement",
+            "exemestane",
+            "258494",
+            status="on-hold",
+            effectiveDateTime="2021-02-03",
+        ),
+    )
+
+
+def test_requests_and_administrations_become_therapies():
+    result = read(medications_bundle())
+    therapies = {t.id: t for t in result.case.therapies}
+    anastrozole = therapies["anastrozole"]
+    assert anastrozole.agents[0].codes == ("rx.anastrozole",)
+    assert (anastrozole.status, anastrozole.intent, anastrozole.primary) == ("active", "palliative", "c1")
+    assert anastrozole.period is not None and (anastrozole.period.start, anastrozole.period.end) == (
+        "2020-01-06",
+        None,
+    )
+    capecitabine = therapies["capecitabine"]
+    assert (capecitabine.status, capecitabine.reason_not_taken) == ("not-taken", "financial reasons")
+    assert therapies["fulvestrant"].status == "intended"
+    paclitaxel = therapies["paclitaxel-1"]
+    assert paclitaxel.status == "completed" and paclitaxel.primary == "c1"
+    assert paclitaxel.period is not None and (paclitaxel.period.start, paclitaxel.period.end) == (
+        "2019-06-01",
+        "2019-06-01",
+    )
+    doxorubicin = therapies["doxorubicin-1"]
+    assert (doxorubicin.status, doxorubicin.reason_not_taken) == ("not-taken", "patient declined")
+    assert "wrong" not in therapies
+    assert therapies["exemestane"].status == "unknown"
+    found = reasons(result)
+    # The date an order was written is not when it was taken: reported, not used.
+    assert found["Bundle.entry[2].resource.authoredOn"] == ("not mapped", "'2020-01-05'")
+    assert found["Bundle.entry[7].resource"] == (
+        "entered in error",
+        "a MedicationAdministration entered in error states no fact",
+    )
+    assert found["Bundle.entry[8].resource.status"] == ("translated", "status 'on-hold' is held as 'unknown'")
+    assert len(found) == 3, found
+
+
+# --- laterality built into the body site's code -----------------------------------------
+
+
+def test_a_side_built_into_the_site_code_is_the_laterality():
+    procedure = {
+        "resourceType": "Procedure",
+        "id": "surgery",
+        "status": "completed",
+        "code": concept(SNOMED, "735085002", "Lumpectomy of left breast (procedure)"),
+        "subject": PATIENT,
+        "performedDateTime": "2019-04-02",
+        "bodySite": [concept(SNOMED, "73056007", "Right breast structure")],
+    }
+    result = read(bundle(procedure))
+    (surgery,) = result.case.procedures
+    assert surgery.laterality == "right"
+    assert result.unmapped == []
+
+
+@pytest.mark.parametrize("side", ["right", "bilateral"])
+def test_a_laterality_that_contradicts_the_site_code_is_reported(side):
+    codes = {"right": "24028007", "bilateral": "51440002"}
+    site = concept(SNOMED, "80248007", "Left breast structure (body structure)")
+    site["extension"] = [
+        {
+            "url": "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-laterality-qualifier",
+            "valueCodeableConcept": concept(SNOMED, codes[side]),
+        }
+    ]
+    procedure = {
+        "resourceType": "Procedure",
+        "id": "surgery",
+        "status": "completed",
+        "code": concept(SNOMED, "735085002"),
+        "subject": PATIENT,
+        "performedDateTime": "2019-04-02",
+        "bodySite": [site],
+    }
+    result = read(bundle(procedure))
+    assert result.case.procedures[0].laterality == side
+    assert reasons(result)["Bundle.entry[1].resource.bodySite[0]"] == (
+        "conflicting facts",
+        f"the site's code says left, its laterality {side}: kept {side}",
+    )
