@@ -227,8 +227,11 @@ MARKERS = {key: name for name, key in MARKER_KEYS.items()}
 def from_specimen(reader: Reader, resource: JSON, loc: str) -> JSON:
     out: JSON = reader.fact(resource, loc)
     kind = resource.get("type")
-    reader.concept_key(kind, f"{loc}.type", "specimen.")
-    out["description"] = take_text(resource, "type") or "specimen"
+    key = reader.concept_key(kind, f"{loc}.type", "specimen.")
+    # The model needs words for a specimen: fhirconv writes them as the type's text; for
+    # another producer's the type's display, else a plain label.
+    described = take_text(resource, "type") or reader.text(kind, f"{loc}.type")
+    out["description"] = described or (table().get(key).display if key else "specimen")
     reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
     collection = resource.get("collection")
     if isinstance(collection, dict):

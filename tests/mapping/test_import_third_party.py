@@ -190,6 +190,11 @@ def test_jenny_example_resources_one_file_each():
         "10 ML doxorubicin hydrochloride 2 MG/ML Injection",
         "PACLitaxel",
     }
+    # A specimen's words come from its coded type (v2-0487 TISS, TUMOR).
+    assert {s.id: s.description for s in case.specimens} == {
+        "human-specimen-left-breast-jenny-m": "Tissue",
+        "tumor-specimen-left-breast-jenny-m": "Tumor",
+    }
     # Comorbidities are not cancers: named as unsupported, not taken for metastases.
     assert case.metastases == ()
     comorbidities = [u for u in result.unmapped if "us-core-condition" in u.location]
