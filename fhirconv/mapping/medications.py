@@ -206,7 +206,7 @@ def _therapy_common(reader: Reader, resource: JSON, loc: str, out: JSON) -> JSON
         if isinstance(ext, dict) and ext.get("url") == PROCEDURE_INTENT_EXT:
             # Only the intents the model holds are taken (mCODE's also has screening, forensic, ...).
             value = ext.get("valueCodeableConcept")
-            held = [i for i in INTENTS if has_code(value, f"intent.{i}")]
+            held = [name for name in INTENTS if has_code(value, f"intent.{name}")]
             if held:
                 reader.concept_key(value, f"{loc}.extension[{i}]", f"intent.{held[0]}")
                 intent = held[0]
