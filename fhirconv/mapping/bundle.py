@@ -30,6 +30,7 @@ from fhirconv.mapping.disagreements import from_disagreement, to_disagreement
 from fhirconv.mapping.medications import (
     EnteredInError,
     from_administration,
+    from_medication,
     from_regimen,
     from_request,
     from_statement,
@@ -304,8 +305,19 @@ def _assemble(
     tumors: dict[str, str] = {}  # Tumor BodyStructure id -> the condition it stands for
     # (kind, owner, fragment, location) attached after all are read
     pending: list[tuple[str, str | None, JSON, str]] = []
+    # Medications first: the therapies that name them may come earlier in the bundle.
+    for loc, resource, _ in work:
+        if resource.get("resourceType") == "Medication" and isinstance(resource.get("id"), str):
+            agent = from_medication(reader, resource, loc)
+            if agent is not None:
+                reader.medications[reader.fact_id(resource["id"])] = agent
+            resource.pop("resourceType")
+            resource.pop("id")
+            reader.leftover(resource, loc, originals.get(id(resource)))
     for loc, resource, _ in work:
         rtype = resource.get("resourceType")
+        if rtype is None:
+            continue  # read above
         reader.foreign = not reader.is_own(resource)
         if isinstance(resource.get("id"), str):
             reader.where[reader.fact_id(resource["id"])] = loc

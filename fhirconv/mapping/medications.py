@@ -214,6 +214,10 @@ def _therapy_common(reader: Reader, resource: JSON, loc: str, out: JSON) -> JSON
     if intent and "intent" not in out:
         out["intent"] = intent
     agent = reader.term(resource.get("medicationCodeableConcept"), f"{loc}.medicationCodeableConcept")
+    if agent is None and isinstance(resource.get("medicationReference"), dict):
+        where = f"{loc}.medicationReference"
+        medication = reader.ref(resource["medicationReference"], where, ("Medication",))
+        agent = reader.medications.get(medication or "")
     reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
     for i, item in enumerate(resource.get("reasonCode") or []):
         if isinstance(item, dict) and "purpose" not in out:
@@ -228,6 +232,11 @@ def _therapy_common(reader: Reader, resource: JSON, loc: str, out: JSON) -> JSON
     if note:
         out["note"] = note
     return agent or {"text": "unnamed medication"}
+
+
+def from_medication(reader: Reader, resource: JSON, loc: str) -> JSON | None:
+    """A Medication resource as the agent a therapy names by reference (its code)."""
+    return reader.term(resource.get("code"), f"{loc}.code")
 
 
 def from_statement(reader: Reader, resource: JSON, loc: str) -> tuple[str | None, JSON, JSON]:

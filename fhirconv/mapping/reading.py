@@ -52,6 +52,8 @@ class Reader:
     foreign: bool = True
     # A fact id -> the location of the resource it was read from, for reports made later.
     where: dict[str, str] = field(default_factory=dict)
+    # Medication resources of the bundle, as the agent (a Term) a therapy names by reference.
+    medications: dict[str, JSON] = field(default_factory=dict)
 
     def report(self, location: str, reason: str, message: str) -> None:
         self.unmapped.append(Unmapped(location, reason, message))

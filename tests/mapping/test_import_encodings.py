@@ -414,3 +414,24 @@ def test_a_laterality_that_contradicts_the_site_code_is_reported(side):
         "conflicting facts",
         f"the site's code says left, its laterality {side}: kept {side}",
     )
+
+
+def test_a_medication_named_by_reference_is_the_agent():
+    medication = {
+        "resourceType": "Medication",
+        "id": "med-1",
+        "code": concept(RXNORM, "38409", "Toremifene"),
+        "form": {"text": "tablet"},
+    }
+    statement = {
+        "resourceType": "MedicationStatement",
+        "id": "toremifene",
+        "status": "completed",
+        "medicationReference": {"reference": "Medication/med-1"},
+        "subject": PATIENT,
+    }
+    # The statement comes before the Medication it names.
+    result = read(bundle(statement, medication))
+    (therapy,) = result.case.therapies
+    assert (therapy.agents[0].text, therapy.agents[0].codes) == ("Toremifene", ("rx.toremifene",))
+    assert reasons(result) == {"Bundle.entry[2].resource.form": ("not mapped", "{'text': 'tablet'}")}
