@@ -64,9 +64,8 @@ from fhirconv.mapping.patient import (
     to_vital_status_observation,
 )
 from fhirconv.mapping.procedures import from_procedure, to_procedure_resources
-from fhirconv.mapping.reading import Reader, Unmapped, has_code, text_of
+from fhirconv.mapping.reading import Reader, Unmapped, has_code, meanings, text_of
 from fhirconv.model.case import Case
-from fhirconv.terminology import table
 
 BundleType = Literal["transaction", "collection"]
 # One-agent therapies; a MedicationStatement may be part of a regimen and is read in place.
@@ -244,13 +243,10 @@ def _condition_kind(resource: JSON) -> str | None:
         return "primary"
     if CONDITION_RELATED_EXT in urls:
         return "secondary"
-    for coding in (resource.get("code") or {}).get("coding") or []:
-        if not isinstance(coding, dict):
-            continue
-        found = table().find(str(coding.get("system")), str(coding.get("code")))
-        if found is not None and found.meaning.startswith(PRIMARY_CODES):
+    for key in meanings(resource.get("code")):
+        if key.startswith(PRIMARY_CODES):
             return "primary"
-        if found is not None and found.meaning.startswith(SECONDARY_CODES):
+        if key.startswith(SECONDARY_CODES):
             return "secondary"
     return None
 
@@ -543,8 +539,8 @@ def _attach(
         if len(fits) == 1:
             fits[0][member["axis"]] = member["category"]
         else:
-            why = "no stage group" if not fits else f"{len(fits)} stage groups could"
-            reader.report(reader.where[member_id], "not mapped", f"a TNM category {why} has")
+            why = "no stage group has" if not fits else f"{len(fits)} stage groups could have"
+            reader.report(reader.where[member_id], "not mapped", f"a TNM category {why}")
     for kind, owner, fragment, at in pending:
         if kind == "size" and owner in conditions:
             conditions[owner]["sizes"].append(fragment)

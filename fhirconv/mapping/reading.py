@@ -344,16 +344,22 @@ def take_text(holder: JSON, key: str) -> str | None:
     return text
 
 
-def has_code(concept: Any, key: str) -> bool:
-    """Whether a CodeableConcept has a coding that means ``key`` (the key's code or an alias)."""
+def meanings(concept: Any) -> list[str]:
+    """The table keys a CodeableConcept's codings mean (aliases as their plain key), in order."""
     if not isinstance(concept, dict):
-        return False
+        return []
+    out = []
     for coding in concept.get("coding") or []:
         if isinstance(coding, dict) and coding.get("system") and coding.get("code"):
             found = table().find(str(coding["system"]), str(coding["code"]))
-            if found is not None and found.meaning == key:
-                return True
-    return False
+            if found is not None:
+                out.append(found.meaning)
+    return out
 
 
-__all__ = ["Reader", "Unmapped", "has_code", "take_text", "text_of"]
+def has_code(concept: Any, key: str) -> bool:
+    """Whether a CodeableConcept has a coding that means ``key`` (the key's code or an alias)."""
+    return key in meanings(concept)
+
+
+__all__ = ["Reader", "Unmapped", "has_code", "meanings", "take_text", "text_of"]

@@ -435,3 +435,17 @@ def test_a_medication_named_by_reference_is_the_agent():
     (therapy,) = result.case.therapies
     assert (therapy.agents[0].text, therapy.agents[0].codes) == ("Toremifene", ("rx.toremifene",))
     assert reasons(result) == {"Bundle.entry[2].resource.form": ("not mapped", "{'text': 'tablet'}")}
+
+
+def test_a_category_two_stage_groups_could_have_is_reported_not_guessed():
+    document = snomed_staging_bundle()
+    second = json.loads(json.dumps(document["entry"][2]))
+    second["resource"]["id"] = "group-2"
+    second["fullUrl"] = second["fullUrl"].replace("/group", "/group-2")
+    document["entry"].append(second)
+    result = read(document)
+    assert all(s.t is None for s in result.case.primaries[0].staging)
+    assert reasons(result)["Bundle.entry[3].resource"] == (
+        "not mapped",
+        "a TNM category 2 stage groups could have",
+    )
