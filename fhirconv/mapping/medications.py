@@ -199,6 +199,14 @@ def _reason_not_taken(reader: Reader, reasons: list[Any], out: JSON, loc: str) -
             out["reason_not_taken"] = text
 
 
+def _effective_period(reader: Reader, resource: JSON, loc: str, out: JSON) -> None:
+    """``effectivePeriod``, or ``effectiveDateTime`` as a period of one day, as the therapy's period."""
+    effective = reader.period(resource.get("effectivePeriod"), f"{loc}.effectivePeriod")
+    date = reader.date(resource, "effective", loc)
+    if effective or date:
+        out["period"] = effective or {"start": date, "end": date}
+
+
 def _therapy_common(reader: Reader, resource: JSON, loc: str, out: JSON) -> JSON:
     """What every medication resource says the same way: agent, subject, reasons, intent, note."""
     intent = None
@@ -253,10 +261,7 @@ def from_statement(reader: Reader, resource: JSON, loc: str) -> tuple[str | None
     out["category"] = category
     if intent:
         out["intent"] = intent
-    effective = reader.period(resource.get("effectivePeriod"), f"{loc}.effectivePeriod")
-    date = reader.date(resource, "effective", loc)
-    if effective or date:
-        out["period"] = effective or {"start": date, "end": date}
+    _effective_period(reader, resource, loc, out)
     agent = _therapy_common(reader, resource, loc, out)
     for dosage in resource.get("dosage") or []:
         if not isinstance(dosage, dict):
@@ -300,9 +305,6 @@ def from_administration(reader: Reader, resource: JSON, loc: str) -> JSON:
     out["status"] = _status(reader, resource, loc, ADMINISTRATION_STATUSES)
     _reason_not_taken(reader, resource.get("statusReason") or [], out, f"{loc}.statusReason")
     out["category"] = "other"
-    effective = reader.period(resource.get("effectivePeriod"), f"{loc}.effectivePeriod")
-    date = reader.date(resource, "effective", loc)
-    if effective or date:
-        out["period"] = effective or {"start": date, "end": date}
+    _effective_period(reader, resource, loc, out)
     out["agents"] = [_therapy_common(reader, resource, loc, out)]
     return out
