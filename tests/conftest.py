@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+
+FHIR_PACKAGES = Path(__file__).parent / "fhir_packages"
 
 
 @dataclass
@@ -39,3 +43,31 @@ def run_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch)
         return Run(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def fhir_package(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """The unpacked ``package/`` folder of a FHIR package listed in tests/fhir_packages/packages.txt.
+
+    The .tgz files come from the npm registry by ``tests/fhir_packages/fetch`` (a step of the README's
+    test command); a missing one fails the test that needs it, naming that step.
+    """
+    pinned = {
+        line.split()[0].rsplit("@", 1)[0]: line.split()[0].rsplit("@", 1)[1]
+        for line in (FHIR_PACKAGES / "packages.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    unpacked: dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in unpacked:
+            archive = FHIR_PACKAGES / f"{name}-{pinned[name]}.tgz"
+            if not archive.is_file():
+                pytest.fail(f"{archive} is missing: run tests/fhir_packages/fetch")
+            target = tmp_path_factory.mktemp(name)
+            with tarfile.open(archive) as tar:
+                tar.extractall(target, filter="data")
+            unpacked[name] = target / "package"
+        return unpacked[name]
+
+    return get
