@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from fhirconv.commands.options import output_option
+
 
 @click.command("list")
 def list_command() -> None:
@@ -37,12 +39,7 @@ def show_command(case: str) -> None:
 
 @click.command("export")
 @click.argument("case", metavar="CASE|FILE")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file (atomically) instead of standard output.",
-)
+@output_option("-o", "--output", help="Write the bundle to FILE instead of standard output (-).")
 @click.option(
     "--type",
     "bundle_type",
@@ -71,7 +68,7 @@ def export_command(case: str, output: Path | None, bundle_type: str, fmt: str) -
       fhirconv export my-case.yaml --format ndjson > my-case.ndjson
     """
     from fhirconv.cases import load_case
-    from fhirconv.fileio import dump_json, write_output
+    from fhirconv.fileio import dump_json, is_stdout, write_output
     from fhirconv.mapping.bundle import build_bundle
 
     bundle = build_bundle(load_case(case), bundle_type)  # type: ignore[arg-type]
@@ -83,17 +80,12 @@ def export_command(case: str, output: Path | None, bundle_type: str, fmt: str) -
         ]
         data = ("\n".join(lines) + "\n").encode("utf-8")
     write_output(data, output)
-    if output is not None:
+    if not is_stdout(output):
         click.echo(f"Wrote {len(bundle['entry'])} resources to {output}", err=True)
 
 
 @click.command("schema")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file instead of standard output.",
-)
+@output_option("-o", "--output", help="Write the schema to FILE instead of standard output (-).")
 def schema_command(output: Path | None) -> None:
     """Print the JSON Schema of case files (YAML or JSON).
 

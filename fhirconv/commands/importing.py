@@ -10,22 +10,18 @@ from pathlib import Path
 
 import click
 
+from fhirconv.commands.options import output_option
 from fhirconv.errors import FindingsError, MappingError
 
 
 @click.command("import")
 @click.argument("bundles", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="BUNDLE...")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the case file (YAML) here, atomically, instead of standard output.",
-)
-@click.option(
+@output_option("-o", "--output", help="Write the case file (YAML) to FILE instead of standard output (-).")
+@output_option(
     "--report",
     "report_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the import report (what was not mapped, and where) as JSON.",
+    help="Also write the import report (what was not mapped, and where) as JSON to FILE (- for "
+    "standard output, with -o FILE).",
 )
 @click.option("--strict", is_flag=True, help="Exit 1 when anything could not be mapped.")
 @click.option(
@@ -49,19 +45,20 @@ def import_command(
       fhirconv import pulled.json --report report.json --strict
       fhirconv import Patient.ndjson Condition.ndjson Observation.ndjson --doi 10.1000/xyz
     """
-    from fhirconv.fileio import dump_json, write_atomically, write_output
+    from fhirconv.fileio import check_outputs, dump_json, is_stdout, write_output
     from fhirconv.importing.reader import case_to_yaml, import_entries, read_files, report_json, report_text
 
+    check_outputs({"-o": output or "-", "--report": report_file})
     try:
         result = import_entries(read_files(list(bundles)), doi)
     except MappingError as err:
         raise MappingError(f"{', '.join(str(b) for b in bundles)}: {err}") from None
     data = case_to_yaml(result.case).encode("utf-8")
     write_output(data, output)
-    if output is not None:
+    if not is_stdout(output):
         click.echo(f"Wrote case {result.case.id} ({result.resources} resources read) to {output}", err=True)
     if report_file is not None:
-        write_atomically(dump_json(report_json(result.unmapped, result)), report_file)
+        write_output(dump_json(report_json(result.unmapped, result)), report_file)
     click.echo(report_text(result.unmapped), err=True, nl=False)
     if strict and result.unmapped:
         raise FindingsError(f"{len(result.unmapped)} element(s) not mapped (--strict)")

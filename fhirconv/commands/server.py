@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from fhirconv.commands.options import output_option
 from fhirconv.errors import FindingsError, InputError, MappingError
 
 if TYPE_CHECKING:
@@ -313,17 +314,11 @@ def import_pulled(bundle: dict[str, Any], name: str, doi: str | None = None) -> 
 @click.command()
 @server_options
 @click.option("--patient", required=True, metavar="ID", help="The server's id of the Patient to read.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the case file (YAML) here, atomically, instead of to standard output.",
-)
-@click.option(
+@output_option("-o", "--output", help="Write the case file (YAML) to FILE instead of standard output (-).")
+@output_option(
     "--bundle",
     "bundle_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the resources as the server holds them, as a collection Bundle (JSON).",
+    help="Also write the resources as the server holds them, as a collection Bundle (JSON), to FILE.",
 )
 @click.option(
     "--bundle-only",
@@ -379,7 +374,7 @@ def pull(
       fhirconv pull --server http://127.0.0.1:8103/fhir/R4 --patient case2-patient -o case2.yaml
       fhirconv pull --server https://fhir.example.org/r4 --patient 123 --bundle-only --bundle p123.json
     """
-    from fhirconv.fileio import dump_json, write_atomically, write_output
+    from fhirconv.fileio import check_outputs, dump_json, is_stdout, write_output
     from fhirconv.server.pull import PATIENT_SEARCH, collection_bundle, fetch_patient
 
     for name in types:
@@ -389,6 +384,7 @@ def pull(
         raise InputError(f"--patient {patient!r} is not a FHIR id (letters, digits, '-' and '.', at most 64)")
     if bundle_only and output is not None:
         raise InputError("--bundle-only writes no case file: use --bundle FILE instead of -o")
+    check_outputs({"-o": None if bundle_only else output or "-", "--bundle": bundle_file})
     with make_client(server, token, timeout, retries, backoff, allow_insecure_http) as client:
         resources = fetch_patient(
             client, patient, types=types or tuple(PATIENT_SEARCH), use_everything=everything
@@ -397,11 +393,9 @@ def pull(
         source = f"Patient/{patient} from {client.base_url}"
     click.echo(f"Pulled {len(resources)} resources of Patient/{patient}", err=True)
     bundle_data = dump_json(bundle)
-    if bundle_file is not None:
-        write_atomically(bundle_data, bundle_file)
+    if bundle_file is not None or bundle_only:
+        write_output(bundle_data, bundle_file)
     if bundle_only:
-        if bundle_file is None:
-            click.echo(bundle_data.decode("utf-8"), nl=False)
         return
 
     from fhirconv.importing.reader import case_to_yaml, report_text
@@ -409,7 +403,7 @@ def pull(
     case, unmapped = import_pulled(bundle, source, doi)
     data = case_to_yaml(case).encode("utf-8")
     write_output(data, output)
-    if output is not None:
+    if not is_stdout(output):
         click.echo(f"Wrote case {case.id} to {output}", err=True)
     click.echo(report_text(unmapped), err=True, nl=False)
     if strict and unmapped:
