@@ -171,10 +171,21 @@ def _cannot_write(path: Path, err: OSError) -> InputError:
 
 
 def dump_json(value: object) -> bytes:
-    """Canonical JSON for output: two-space indent, keys in mapping order, UTF-8, final newline."""
-    import json
+    """Canonical JSON for output: two-space indent, keys in mapping order, UTF-8, final newline.
 
-    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    orjson writes what ``json.dumps(indent=2, ensure_ascii=False)`` writes, twenty times
+    faster (the stdlib indents in pure Python); only floats below 1e-4 or from 1e16 are
+    spelled otherwise (``0.00001``, not ``1e-05``).  What orjson refuses (integers past
+    64 bits, read from someone's JSON) goes through the stdlib.
+    """
+    import orjson
+
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"
+    except orjson.JSONEncodeError:
+        import json
+
+        return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def check_outputs(outputs: dict[str, Path | str | None]) -> None:

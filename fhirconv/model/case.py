@@ -394,8 +394,12 @@ class Case(Frozen):
             if fact.id in ids:
                 raise ValueError(f"fact id {fact.id!r} is used twice")
             ids[fact.id] = fact
+        # Each set once: built inside the loops they made a large case quadratic to check.
         primaries = {p.id for p in self.primaries}
         conditions = primaries | {m.id for m in self.metastases}
+        procedures = {p.id for p in self.procedures}
+        specimens = {s.id for s in self.specimens}
+        facts = set(ids)
 
         def need(ref: str | None, allowed: set[str], what: str, owner: str) -> None:
             if ref is not None and ref not in allowed:
@@ -404,9 +408,9 @@ class Case(Frozen):
         for m in self.metastases:
             need(m.primary, primaries, "primary", f"metastasis {m.id!r}")
         for s in self.specimens:
-            need(s.procedure, {p.id for p in self.procedures}, "procedure", f"specimen {s.id!r}")
+            need(s.procedure, procedures, "procedure", f"specimen {s.id!r}")
         for t in self.tumor_markers:
-            need(t.specimen, {s.id for s in self.specimens}, "specimen", f"tumor marker {t.id!r}")
+            need(t.specimen, specimens, "specimen", f"tumor marker {t.id!r}")
             need(t.condition, conditions, "condition", f"tumor marker {t.id!r}")
         for p in self.procedures:
             need(p.primary, conditions, "primary", f"procedure {p.id!r}")
@@ -416,5 +420,5 @@ class Case(Frozen):
             for ref in d.focus:
                 need(ref, conditions, "focus", f"disease status {d.id!r}")
         for dis in self.disagreements:
-            need(dis.fact, set(ids), "fact", "disagreement")
+            need(dis.fact, facts, "fact", "disagreement")
         return self
