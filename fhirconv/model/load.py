@@ -19,7 +19,6 @@ from pydantic_core import ErrorDetails
 from fhirconv.errors import CaseFileError
 from fhirconv.model.case import Case
 
-
 # Without timestamps: a case keeps the precision its dates were given in (2016, 2020-11).
 _RESOLVERS = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
@@ -47,10 +46,10 @@ def parse_case_text(text: str, name: str) -> Case:
     except json.JSONDecodeError as err:
         raise CaseFileError(f"{name}:{err.lineno}:{err.colno}: not valid JSON: {err.msg}") from None
     except yaml.YAMLError:
-        err = _plain_error(text)
-        mark = getattr(err, "problem_mark", None)
+        plain = _plain_error(text)
+        mark = getattr(plain, "problem_mark", None)
         where = f"{mark.line + 1}:{mark.column + 1}" if mark else "1"
-        problem = getattr(err, "problem", None) or str(err)
+        problem = getattr(plain, "problem", None) or str(plain)
         raise CaseFileError(f"{name}:{where}: not valid YAML: {problem}") from None
     if not isinstance(data, dict):
         raise CaseFileError(f"{name}:1: a case file holds one mapping (id, title, report, patient, ...)")
