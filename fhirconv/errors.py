@@ -28,6 +28,9 @@ class ExitCode(IntEnum):
     SERVER_ERROR = 5
     # A bug in fhirconv: reported in one line, never as a traceback.
     INTERNAL = 70
+    # Stopped by Ctrl-C (SIGINT) or by SIGTERM: 128 + the signal's number, as shells report it.
+    INTERRUPTED = 130
+    TERMINATED = 143
 
 
 class FhirconvError(Exception):
@@ -69,3 +72,15 @@ class FindingsError(FhirconvError):
     """The command ran to the end and found problems (exit 1)."""
 
     exit_code = ExitCode.FINDINGS
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs (no temporary file left behind)."""
+
+
+class Interrupted(FhirconvError):
+    """Work stopped by a signal; the message says what was done and what was not."""
+
+    def __init__(self, message: str, signal: KeyboardInterrupt) -> None:
+        super().__init__(message)
+        self.exit_code = ExitCode.TERMINATED if isinstance(signal, Terminated) else ExitCode.INTERRUPTED

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from fhirconv.commands.options import output_option
-from fhirconv.errors import FindingsError, InputError, MappingError
+from fhirconv.errors import FhirconvError, FindingsError, InputError, Interrupted, MappingError
 
 if TYPE_CHECKING:
     from fhirconv.server.client import FhirClient
@@ -193,12 +193,15 @@ def push(
       FHIRCONV_TOKEN=... fhirconv push case1 case2 --server https://fhir.example.org/r4 --verify
     """
     from fhirconv.server.errors import ServerRejected
+    from fhirconv.server.ledger import Ledger, State
     from fhirconv.server.transaction import as_transaction, read_response, split_transaction
     from fhirconv.server.verify import verify_push
+    from fhirconv.streams import closed_early
 
     # Everything is read and checked before anything is sent: a typo in the
     # third file must not leave the first two half-loaded.
     transactions: list[tuple[str, str, dict[str, Any]]] = []
+    numbering: list[tuple[str, int, int]] = []
     for source in sources:
         bundle = as_transaction(load_source(source), source)
         if not no_validate:
@@ -207,56 +210,70 @@ def push(
         for number, part in enumerate(parts, start=1):
             label = source if len(parts) == 1 else f"{source} (part {number} of {len(parts)})"
             transactions.append((source, label, part))
+            numbering.append((source, number, len(parts)))
 
+    ledger = Ledger(numbering)
     rejected: list[str] = []
     differences = 0
     stored = 0
-    with (
-        make_client(server, token, timeout, retries, backoff, allow_insecure_http) as client,
-        progress(transactions, "Pushing") as items,
-    ):
-        for source, label, bundle in items:
-            if source in rejected:
-                # Later parts refer to what the rejected part would have stored.
-                click.echo(f"Skipped: {label}, an earlier part was rejected", err=True)
-                continue
-            try:
-                results = read_response(bundle, client.transaction(bundle))
-            except ServerRejected as err:
-                err.message = f"{label}: {err.message}"
-                if len(transactions) == 1:
-                    raise
-                click.echo(f"Rejected: {err.message}", err=True)
-                rejected.append(source)
-                continue
-            click.echo(f"{label}: {len(results)} entries")
-            for result in results:
-                line = f"  {result.status:<4} {result.sent}"
-                # Worth showing only where the server chose the name (POST) or moved it.
-                if result.location and not result.sent.endswith(f" {result.location}"):
-                    line += f" -> {result.location}"
-                click.echo(line)
-            failed = [r for r in results if r.code >= 400 or r.code == 0]
-            if failed:
-                # A server that does not treat the transaction as a whole: say which entries failed.
-                from fhirconv.server.errors import render_outcome
+    try:
+        with (
+            make_client(server, token, timeout, retries, backoff, allow_insecure_http) as client,
+            progress(list(enumerate(transactions)), "Pushing") as items,
+        ):
+            for index, (source, label, bundle) in items:
+                if source in rejected:
+                    # Later parts refer to what the rejected part would have stored.
+                    click.echo(f"Skipped: {label}, an earlier part was rejected", err=True)
+                    ledger.mark(index, State.NOT_SENT)
+                    continue
+                ledger.mark(index, State.IN_FLIGHT)
+                try:
+                    results = read_response(bundle, client.transaction(bundle))
+                except ServerRejected as err:
+                    ledger.mark(index, State.REJECTED)
+                    err.message = f"{label}: {err.message}"
+                    if len(transactions) == 1:
+                        raise
+                    click.echo(f"Rejected: {err.message}", err=True)
+                    rejected.append(source)
+                    continue
+                failed = [r for r in results if r.code >= 400 or r.code == 0]
+                ledger.mark(index, State.REJECTED if failed else State.STORED)
+                click.echo(f"{label}: {len(results)} entries")
+                for result in results:
+                    line = f"  {result.status:<4} {result.sent}"
+                    # Worth showing only where the server chose the name (POST) or moved it.
+                    if result.location and not result.sent.endswith(f" {result.location}"):
+                        line += f" -> {result.location}"
+                    click.echo(line)
+                if failed:
+                    # A server that does not treat the transaction as a whole: say which entries failed.
+                    from fhirconv.server.errors import render_outcome
 
-                for result in failed:
-                    click.echo(f"  entry {result.index} ({result.sent}) failed: {result.status}", err=True)
-                    if result.outcome is not None:
-                        click.echo(render_outcome(result.outcome), err=True)
-                rejected.append(source)
-                continue
-            stored += len(results)
-            if verify:
-                found = verify_push(client, bundle, results)
-                for difference in found:
-                    click.echo(f"  differs: {difference}")
-                click.echo(
-                    f"  verified {len(results)} resources: "
-                    + (f"{len(found)} difference{'s' if len(found) != 1 else ''}" if found else "as sent")
-                )
-                differences += len(found)
+                    for result in failed:
+                        message = f"  entry {result.index} ({result.sent}) failed: {result.status}"
+                        click.echo(message, err=True)
+                        if result.outcome is not None:
+                            click.echo(render_outcome(result.outcome), err=True)
+                    rejected.append(source)
+                    continue
+                stored += len(results)
+                if verify:
+                    found = verify_push(client, bundle, results)
+                    for difference in found:
+                        click.echo(f"  differs: {difference}")
+                    click.echo(
+                        f"  verified {len(results)} resources: "
+                        + (f"{len(found)} difference{'s' if len(found) != 1 else ''}" if found else "as sent")
+                    )
+                    differences += len(found)
+    except KeyboardInterrupt as stop:
+        raise Interrupted(f"push interrupted; {ledger.summary()}", stop) from None
+    except FhirconvError as err:
+        if ledger.stored_any():
+            err.message += f"\nThe push stopped there; {ledger.summary()}"
+        raise
 
     from fhirconv.server.client import display_url
 
@@ -267,6 +284,8 @@ def push(
         f"({stored} resources) to {display_url(server)}",
         err=True,
     )
+    if closed_early():
+        click.echo("Standard output closed early: the push finished; its entry list is cut short", err=True)
     problems = []
     if rejected:
         problems.append(
