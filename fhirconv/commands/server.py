@@ -300,28 +300,17 @@ def push(
 # -- pull -----------------------------------------------------------------------------------
 
 
-SERVER_BOOKKEEPING = ("versionId", "lastUpdated")
-
-
 def import_pulled(bundle: dict[str, Any], name: str, doi: str | None = None) -> tuple[Any, list[Any]]:
     """The pulled bundle read into the case model: (case, what could not be mapped).
 
-    The server's version bookkeeping is not part of the case, so it is left out
-    rather than reported as unmapped; everything else goes through the same
-    reading, validation first, as ``fhirconv import``.
+    It goes through the same reading, validation first, as ``fhirconv import``, which
+    leaves the server's version bookkeeping (``meta.versionId``, ``meta.lastUpdated``) out.
     """
     from fhirconv.fileio import dump_json
     from fhirconv.importing.reader import import_entries, read_entries
 
-    entries = []
-    for entry in bundle["entry"]:
-        resource = dict(entry["resource"])
-        meta = {k: v for k, v in (resource.pop("meta", None) or {}).items() if k not in SERVER_BOOKKEEPING}
-        if meta:
-            resource["meta"] = meta
-        entries.append({**entry, "resource": resource})
     try:
-        result = import_entries(read_entries(dump_json({**bundle, "entry": entries}), name), doi)
+        result = import_entries(read_entries(dump_json(bundle), name), doi)
     except (InputError, MappingError) as err:
         raise InputError(
             f"{name}: pulled, but not imported: {err.message}\n"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Literal
 
 from pydantic import ValidationError
 
 from fhirconv.errors import MappingError
-from fhirconv.mapping.common import JSON, full_url, resource_id
+from fhirconv.mapping.common import JSON, digest, full_url, resource_id
 from fhirconv.mapping.conditions import (
     CONDITION_RELATED_EXT,
     GROUP_KEYS,
@@ -64,7 +65,7 @@ from fhirconv.mapping.patient import (
     to_vital_status_observation,
 )
 from fhirconv.mapping.procedures import from_procedure, to_procedure_resources
-from fhirconv.mapping.reading import Reader, Unmapped, has_code, meanings, text_of
+from fhirconv.mapping.reading import Reader, Unmapped, drop_bookkeeping, has_code, meanings, text_of
 from fhirconv.model.case import Case
 
 BundleType = Literal["transaction", "collection"]
@@ -148,8 +149,10 @@ def case_from_resources(
             continue
         work_copy = copy.deepcopy(resource)
         drop_generated(work_copy)
+        drop_bookkeeping(work_copy)
         work.append((loc, work_copy, url))
         originals[id(work_copy)] = resource
+    _identify(work)
     patients = [(loc, r) for loc, r, _ in work if r.get("resourceType") == "Patient"]
     if not patients:
         raise MappingError("the bundle has no Patient: a case is about one patient")
@@ -176,7 +179,7 @@ def case_from_resources(
         rtype, rid = resource.get("resourceType"), resource.get("id")
         if not isinstance(rtype, str) or not isinstance(rid, str):
             continue
-        target = (rtype, reader.fact_id(rid))
+        target = (rtype, reader.assign(rtype, rid))
         reader.targets[f"{rtype}/{rid}"] = target
         # NDJSON has no fullUrls: fhirconv's own are derived from type and id.
         reader.targets.setdefault(full_url(rtype, rid), target)
@@ -184,6 +187,39 @@ def case_from_resources(
             reader.targets[url] = target
     case = _assemble(reader, work, patient_loc, patient, documents, given_doi, originals)
     return case, reader.unmapped
+
+
+# A fullUrl's resource id: a UUID or OID URN, or the id of a RESTful URL (Type/id, maybe versioned).
+_URL_ID = re.compile(
+    r"^urn:(?:uuid|oid):(?P<urn>[A-Za-z0-9\-.]{1,64})$"
+    r"|/[A-Z][A-Za-z]+/(?P<rest>[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$"
+)
+
+
+def _identify(work: list[tuple[str, JSON, str | None]]) -> None:
+    """Give every resource without an id one (on the working copy): the case model names facts by id.
+
+    Document bundles and POST transactions identify entries by fullUrl alone.  The id comes
+    from the fullUrl when it has one, else from the resource's content, so the same bundle
+    always gives the same fact ids; identical resources are numbered apart.
+    """
+    given: set[tuple[str, str]] = set()
+    for _, resource, url in work:
+        rtype, rid = resource.get("resourceType"), resource.get("id")
+        if isinstance(rid, str) or not isinstance(rtype, str):
+            continue
+        match = _URL_ID.search(url or "")
+        if match:
+            rid = match["urn"] or match["rest"]
+        else:
+            content = json.dumps(resource, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+            rid = f"{rtype.lower()[:20]}-{digest(content)}"
+        candidate, number = rid, 2
+        while (rtype, candidate) in given:
+            candidate = f"{rid}-{number}"
+            number += 1
+        given.add((rtype, candidate))
+        resource["id"] = candidate
 
 
 def _is_report(resource: JSON) -> bool:
@@ -306,7 +342,7 @@ def _assemble(
         if resource.get("resourceType") == "Medication" and isinstance(resource.get("id"), str):
             agent = from_medication(reader, resource, loc)
             if agent is not None:
-                reader.medications[reader.fact_id(resource["id"])] = agent
+                reader.medications[reader.fact_id(resource)] = agent
             resource.pop("resourceType")
             resource.pop("id")
             reader.leftover(resource, loc, originals.get(id(resource)))
@@ -316,7 +352,7 @@ def _assemble(
             continue  # read above
         reader.foreign = not reader.is_own(resource)
         if isinstance(resource.get("id"), str):
-            reader.where[reader.fact_id(resource["id"])] = loc
+            reader.where[reader.fact_id(resource)] = loc
         if resource is patient or (documents and resource is documents[0][1]):
             pass
         elif rtype == "Observation":
@@ -336,7 +372,7 @@ def _assemble(
             elif kind == "tnm":
                 found = from_tnm_category(reader, resource, loc)
                 if found:
-                    members[reader.fact_id(resource["id"])] = found
+                    members[reader.fact_id(resource)] = found
                 else:
                     reader.report(loc, "not mapped", "a TNM category the import could not read")
             elif kind == "recurrence":
@@ -372,7 +408,7 @@ def _assemble(
                 conditions[metastasis["id"]] = metastasis
                 lists["metastases"].append(metastasis)
         elif rtype == "BodyStructure" and (tumor_of := from_tumor(reader, resource, loc)):
-            tumors[reader.fact_id(resource["id"])] = tumor_of
+            tumors[reader.fact_id(resource)] = tumor_of
         elif rtype == "Specimen":
             lists["specimens"].append(from_specimen(reader, resource, loc))
         elif rtype == "Procedure":

@@ -6,6 +6,7 @@ always gives the same resources, byte for byte.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from typing import Any
@@ -24,8 +25,54 @@ LATERALITY_EXT = MCODE + "mcode-laterality-qualifier"
 _NAMESPACE = uuid.UUID("6f1c1c52-8f1e-5b7e-9d0e-2f6a1c3e4b5d")
 
 
-def resource_id(case: Case, fact_id: str) -> str:
-    return f"{case.id}-{fact_id}"
+# FHIR R4 id: [A-Za-z0-9\-\.]{1,64}.  Case and fact ids are slugs of at most 48 characters each,
+# and derived parts ("{owner}-size-1") are longer still, so the two do not always fit side by side.
+MAX_ID = 64
+MAX_SLUG = 48
+_HASHED_PART = MAX_SLUG - 11  # what is kept of a part before '-' and its 10-character digest
+
+
+def digest(text: str, length: int = 10) -> str:
+    """A short, stable digest of ``text`` (hex of SHA-256): the same text, the same digest, anywhere."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
+
+
+def short_slug(text: str) -> str:
+    """``text`` as a slug of at most 48 characters, one-to-one in practice.
+
+    A slug that fits is kept; anything else keeps a readable beginning and ends in a digest
+    of the whole text, so that texts differing only in case, in punctuation or after a long
+    shared beginning stay apart.
+    """
+    if len(text) <= MAX_SLUG and re.fullmatch(r"[a-z0-9][a-z0-9-]*", text):
+        return text
+    base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:_HASHED_PART].rstrip("-")
+    return f"{base}-{digest(text)}" if base else digest(text)
+
+
+def case_prefix(case_id: str) -> str:
+    """The short stand-in for a long case id in resource ids that would not fit (15 characters at most)."""
+    return f"{case_id[:4].rstrip('-')}-{digest(case_id)}"
+
+
+def resource_id(case: Case, part: str) -> str:
+    """The FHIR id of a fact (or of a part derived from one): ``{case id}-{part}`` when it fits.
+
+    Longer ones use the case's short prefix and, past 48 characters, a shortened part, so
+    every id is at most 64 characters; :func:`fact_part` reads the part back.
+    """
+    rid = f"{case.id}-{part}"
+    if len(rid) <= MAX_ID:
+        return rid
+    return f"{case_prefix(case.id)}-{short_slug(part)}"
+
+
+def fact_part(case_id: str, rid: str) -> str | None:
+    """The part of a resource id :func:`resource_id` made for the case ``case_id``, else None."""
+    for prefix in (f"{case_id}-", f"{case_prefix(case_id)}-"):
+        if rid.startswith(prefix) and len(rid) > len(prefix):
+            return rid[len(prefix) :]
+    return None
 
 
 def full_url(resource_type: str, rid: str) -> str:

@@ -139,7 +139,7 @@ def from_regimen(reader: Reader, resource: JSON, loc: str) -> JSON:
     reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
     for i, item in enumerate(resource.get("reasonReference") or []):
         reader.ref(item, f"{loc}.reasonReference[{i}]", ("Condition",))
-    return {"id": reader.fact_id(resource["id"])}
+    return {"id": reader.fact_id(resource)}
 
 
 # Other producers' statuses as the model's (None: the resource is not a fact at all).

@@ -145,7 +145,7 @@ def to_imaging_resources(case: Case, study: Imaging) -> list[JSON]:
     for i, finding in enumerate(study.findings):
         observation: JSON = {
             "resourceType": "Observation",
-            "id": f"{study_id}-finding-{i + 1}",
+            "id": resource_id(case, f"{study.id}-finding-{i + 1}"),
             "meta": meta(case, study.sources),
             "partOf": [reference("Procedure", study_id)],
             "status": "final",

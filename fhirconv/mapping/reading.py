@@ -8,16 +8,14 @@ length while their items are emptied, so that locations keep their indices.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from fhirconv.mapping.common import JSON, LATERALITY_EXT
+from fhirconv.mapping.common import JSON, LATERALITY_EXT, digest, fact_part, short_slug
 from fhirconv.terminology import table
 
 IMPORTED_SOURCE = "Imported FHIR resource"
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 LATERALITY_KEYS = {
     "laterality.left": "left",
     "laterality.right": "right",
@@ -54,17 +52,40 @@ class Reader:
     where: dict[str, str] = field(default_factory=dict)
     # Medication resources of the bundle, as the agent (a Term) a therapy names by reference.
     medications: dict[str, JSON] = field(default_factory=dict)
+    # (resourceType, id) -> fact id, one-to-one: see :meth:`assign`.
+    ids: dict[tuple[str, str], str] = field(default_factory=dict)
+    taken: set[str] = field(default_factory=set)
 
     def report(self, location: str, reason: str, message: str) -> None:
         self.unmapped.append(Unmapped(location, reason, message))
 
-    def fact_id(self, rid: str) -> str:
-        """The fact id of a resource id: fhirconv's prefix removed, others made a slug."""
-        prefix = f"{self.case_id}-"
-        fact = rid[len(prefix) :] if self.case_id and rid.startswith(prefix) else rid
-        if SLUG.match(fact):
-            return fact
-        return re.sub(r"[^a-z0-9]+", "-", fact.lower()).strip("-")[:48] or "fact"
+    def assign(self, rtype: str, rid: str) -> str:
+        """Give the resource ``rtype/rid`` its fact id, distinct from every other resource's.
+
+        fhirconv's own ids lose the case's prefix; other ids become slugs of at most 48
+        characters (:func:`short_slug`).  FHIR ids are unique per type only, and slugs
+        fold case: a fact id already given to another resource is made distinct with a
+        digest of ``Type/id``.  Assigned in bundle order, so the same bundle gives the same ids.
+        """
+        key = (rtype, rid)
+        if key in self.ids:
+            return self.ids[key]
+        part = fact_part(self.case_id, rid) if self.case_id else None
+        fact = short_slug(part if part is not None else rid)
+        taken = self.taken
+        if fact in taken:
+            fact = short_slug(f"{fact}-{digest(f'{rtype}/{rid}')}")
+            number = 2
+            while fact in taken:  # only a bundle written to collide gets here
+                fact = short_slug(f"{fact}-{number}")
+                number += 1
+        self.ids[key] = fact
+        taken.add(fact)
+        return fact
+
+    def fact_id(self, resource: JSON) -> str:
+        """The fact id of a resource of the bundle (assigned when first asked)."""
+        return self.assign(str(resource.get("resourceType")), str(resource["id"]))
 
     def ref(self, value: Any, loc: str, kinds: tuple[str, ...] = ()) -> str | None:
         """The fact id a Reference points at (its ``reference`` is taken); None if it cannot."""
@@ -229,7 +250,7 @@ class Reader:
 
     def fact(self, resource: JSON, loc: str) -> JSON:
         """A fact's identity, the twin of the export's id and ``meta``: its id and its sources."""
-        return {"id": self.fact_id(resource["id"]), "sources": self.sources(resource, loc)}
+        return {"id": self.fact_id(resource), "sources": self.sources(resource, loc)}
 
     def note(self, resource: JSON, loc: str) -> str | None:
         """The fact's own note: the one unlabelled annotation (more are joined and reported)."""
@@ -330,6 +351,25 @@ def _compact(value: Any) -> Any:
     return value
 
 
+# What a server writes about its own copy of a resource, not about the patient: the version
+# and time it stored, and (HAPI) the id of the request that wrote it as meta.source "#...".
+SERVER_BOOKKEEPING = ("versionId", "lastUpdated")
+
+
+def drop_bookkeeping(resource: JSON) -> None:
+    """Forget a server's version bookkeeping on the way back: it is not part of the case."""
+    meta = resource.get("meta")
+    if not isinstance(meta, dict):
+        return
+    for key in SERVER_BOOKKEEPING:
+        meta.pop(key, None)
+    source = meta.get("source")
+    if isinstance(source, str) and source.startswith("#"):
+        meta.pop("source")
+    if not meta:
+        resource.pop("meta")
+
+
 def text_of(concept: Any) -> str | None:
     """The text of a CodeableConcept, without taking it."""
     return concept.get("text") if isinstance(concept, dict) else None
@@ -362,4 +402,4 @@ def has_code(concept: Any, key: str) -> bool:
     return key in meanings(concept)
 
 
-__all__ = ["Reader", "Unmapped", "has_code", "meanings", "take_text", "text_of"]
+__all__ = ["Reader", "Unmapped", "drop_bookkeeping", "has_code", "meanings", "take_text", "text_of"]

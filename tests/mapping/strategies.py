@@ -72,9 +72,11 @@ def _put(out, key, value):
 @st.composite
 def cases(draw):
     counter = iter(range(10_000))
+    # Fact ids up to the 48 characters the schema allows: exported ids must still fit FHIR's 64.
+    padding = "-" + "x" * draw(st.sampled_from([0, 20, 47]))
 
     def new_id():
-        return f"f{next(counter)}"
+        return (f"f{next(counter)}{padding}")[:48].rstrip("-")
 
     def fact(**fields):
         out = {"id": new_id(), "sources": draw(sources)}
@@ -84,7 +86,7 @@ def cases(draw):
         return out
 
     case = {
-        "id": draw(st.from_regex(r"\A[a-z][a-z0-9]{0,8}\Z")),
+        "id": draw(st.from_regex(r"\A[a-z][a-z0-9]{0,8}\Z") | st.from_regex(r"\A[a-z][a-z0-9-]{47}\Z")),
         "title": draw(text),
         "report": _put(
             _put(

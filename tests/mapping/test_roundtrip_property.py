@@ -6,6 +6,7 @@
 
 import json
 import os
+import re
 
 from hypothesis import HealthCheck, given, settings
 
@@ -19,6 +20,7 @@ EXAMPLES = int(os.environ.get("FHIRCONV_HYPOTHESIS_EXAMPLES", "500"))
 # CI runs a fixed sequence of examples, so a landing never depends on luck; local runs
 # keep exploring new ones, and a failure they find becomes a fix and a test.
 DERANDOMIZE = os.environ.get("CI") == "true"
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
 def _entries(bundle):
@@ -36,6 +38,8 @@ def _entries(bundle):
 @given(cases())
 def test_export_then_import_gives_the_same_case(case):
     bundle = build_bundle(case)
+    ids = [e["resource"]["id"] for e in bundle["entry"]]
+    assert all(FHIR_ID.fullmatch(rid) for rid in ids) and len(set(ids)) == len(ids)
     result = import_entries(_entries(bundle))
     assert result.unmapped == []
     assert compare_cases(case, result.case) == []
