@@ -89,7 +89,8 @@ def test_every_command_has_help():
 def test_help_does_not_import_heavy_modules():
     code = (
         "import sys; from fhirconv.cli import cli\n"
-        "heavy = [m for m in ('pydantic', 'fhir.resources', 'jsonschema', 'fhirpathpy', 'httpx')"
+        "heavy = [m for m in ('pydantic', 'fhir.resources', 'jsonschema', 'fhirpathpy', 'httpx',"
+        " 'matplotlib')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))"
     )

@@ -6,12 +6,13 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from fhirconv.commands import cases, importing, server, validate
+    from fhirconv.commands import cases, importing, server, timeline, validate
 
     for command in [
         *cases.COMMANDS,
         *validate.COMMANDS,
         *importing.COMMANDS,
         *server.COMMANDS,
+        *timeline.COMMANDS,
     ]:
         group.add_command(command)

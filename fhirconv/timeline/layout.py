@@ -1,0 +1,641 @@
+"""Placing a timeline on a page: geometry only, in points (1/72 inch), y growing downwards.
+
+:func:`layout` turns a :class:`~fhirconv.timeline.describe.Timeline` into a list of
+shapes (boxes, lines, dots, texts) that :mod:`fhirconv.timeline.render` draws as they are.
+Text widths come from a ``measure`` function (the renderer's own font metrics), so labels
+are placed where they really fit: every item is a rectangle (its label above its mark in
+time) and, lane by lane, each rectangle goes to the highest row where it overlaps no
+rectangle placed before it.  Labels therefore never overlap, whatever the case holds.
+
+Nothing here imports matplotlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Literal
+
+from fhirconv.timeline.describe import Item, Note, Timeline
+
+# measure(text, size in points, bold) -> width in points
+Measure = Callable[[str, float, bool], float]
+
+WIDTH_IN = 13.0
+FONT = 7.5
+SMALL = 6.5
+LINE_H = 10.0
+CHIP_H = 12.0
+CHIP_PAD = 2.5
+MARK_H = 8.0
+BAR_H = 6.0
+GAP_X = 9.0
+GAP_Y = 3.0
+LANE_PAD = 6.0
+MARGIN = 14.0
+TITLE_COLUMN = 92.0
+UNDATED_W = 200.0
+UNDATED_GAP = 16.0
+LABEL_MAX_W = 220.0
+CHIP_ROOM = 60.0  # a line of results may run this much past the width labels wrap at
+STUB = 22.0
+
+INK = "#1b2631"
+MUTED = "#5d6d7e"
+GRID = "#cfd6dd"
+BAND = "#f4f6f7"
+ALERT = "#c0392b"
+LANE_COLOURS = {
+    "diagnoses": "#7d3c98",
+    "procedures": "#ca6f1e",
+    "therapy": "#2471a3",
+    "imaging": "#148f77",
+    "pathology": "#566573",
+    "status": "#566573",
+    "outcome": "#1b2631",
+}
+TONE_COLOURS = {
+    "improving": "#1e8449",
+    "stable": "#2471a3",
+    "worsening": ALERT,
+    "undetermined": "#7f8c8d",
+    "deceased": "#000000",
+    "alive": "#1e8449",
+    "unknown": "#7f8c8d",
+    "age": "#7f8c8d",
+}
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+# -- the display list ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Box:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    face: str = "none"
+    edge: str = "none"
+    alpha: float = 1.0
+    hatch: str = ""
+    line: Literal["solid", "dashed", "dotted"] = "solid"
+    width: float = 0.8
+    gid: str | None = None
+    z: float = 1.0
+
+
+@dataclass(frozen=True)
+class Line:
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    colour: str
+    width: float = 0.8
+    style: Literal["solid", "dashed", "dotted"] = "solid"
+    arrow: bool = False
+    gid: str | None = None
+    z: float = 1.0
+
+
+@dataclass(frozen=True)
+class Dot:
+    x: float
+    y: float
+    shape: str  # a matplotlib marker: o s D ^ v X
+    size: float
+    face: str
+    edge: str
+    hatch: str = ""
+    gid: str | None = None
+    z: float = 3.0
+
+
+@dataclass(frozen=True)
+class Text:
+    x: float
+    y: float  # the vertical centre of the line
+    text: str
+    size: float = FONT
+    colour: str = INK
+    bold: bool = False
+    italic: bool = False
+    align: Literal["left", "center", "right"] = "left"
+    chip: tuple[str, str] | None = None  # (face, edge) of a rounded box around the text
+    gid: str | None = None
+    z: float = 4.0
+
+
+Shape = Box | Line | Dot | Text
+
+
+@dataclass
+class Page:
+    width: float
+    height: float
+    shapes: list[Shape] = field(default_factory=list)
+
+
+# -- labels ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """A piece of a label line: plain text, or a chip (a result, a disagreement badge)."""
+
+    text: str
+    width: float
+    chip: tuple[str, str, str] | None = None  # (face, edge, text colour)
+    gid: str | None = None
+
+
+@dataclass(frozen=True)
+class Block:
+    """A label set in lines of runs; ``width`` and ``height`` are its extent."""
+
+    lines: tuple[tuple[Run, ...], ...]
+    width: float
+    height: float
+
+    def line_heights(self) -> list[float]:
+        return [CHIP_H if any(r.chip for r in line) else LINE_H for line in self.lines]
+
+
+CHIP_TONES = {
+    "positive": ("#34495e", "#34495e", "#ffffff"),
+    "negative": ("#ffffff", "#34495e", INK),
+    "low": ("#d6dbdf", "#34495e", INK),
+    "equivocal": ("#d6dbdf", "#34495e", INK),
+    "value": ("#eaecee", "#85929e", INK),
+    "badge": (ALERT, ALERT, "#ffffff"),
+}
+
+
+def wrap(text: str, width: float, measure: Measure, size: float = FONT) -> list[str]:
+    """Greedy word wrap by measured width; a single word wider than ``width`` stays whole."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        trial = f"{current} {word}" if current else word
+        if current and measure(trial, size, False) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = trial
+    if current:
+        lines.append(current)
+    return lines or [""]
+
+
+def set_block(item: Item, max_width: float, measure: Measure) -> Block:
+    """The item's label in lines: wrapped words, then result chips and disagreement badges."""
+    lines: list[list[Run]] = [
+        [Run(line, measure(line, FONT, False))] for line in wrap(item.label, max_width, measure)
+    ]
+    lines[0][0] = Run(lines[0][0].text, lines[0][0].width, gid=f"{item.key}.label")
+    chips = [
+        Run(chip.text, measure(chip.text, SMALL, True) + 2 * CHIP_PAD, CHIP_TONES[chip.tone], chip.fact)
+        for chip in item.chips
+    ]
+    chips += [
+        Run(str(n), measure(str(n), SMALL, True) + 2 * CHIP_PAD, CHIP_TONES["badge"], f"{item.key}.note-{n}")
+        for n in item.disagreements
+    ]
+    space = measure(" ", FONT, False) + 1
+    for chip in chips:
+        last = lines[-1]
+        used = sum(r.width for r in last) + space * len(last)
+        if used + chip.width > max_width + CHIP_ROOM and any(r.chip for r in last):
+            lines.append([chip])
+        else:
+            last.append(chip)
+    width = max(sum(r.width for r in line) + space * (len(line) - 1) for line in lines)
+    block = Block(tuple(tuple(line) for line in lines), width, 0.0)
+    return Block(block.lines, width, sum(block.line_heights()))
+
+
+def place_block(block: Block, x: float, y: float, measure: Measure, key: str) -> list[Shape]:
+    """Texts for a block whose top-left corner is (x, y)."""
+    shapes: list[Shape] = []
+    space = measure(" ", FONT, False) + 1
+    top = y
+    for number, (line, height) in enumerate(zip(block.lines, block.line_heights(), strict=True)):
+        cursor = x
+        centre = top + height / 2
+        for index, run in enumerate(line):
+            gid = run.gid if run.gid else (f"{key}.label.{number + 1}" if index == 0 else None)
+            if run.chip:
+                face, edge, ink = run.chip
+                shapes.append(
+                    Text(
+                        cursor + CHIP_PAD, centre, run.text, SMALL, ink, bold=True, chip=(face, edge), gid=gid
+                    )
+                )
+            else:
+                shapes.append(Text(cursor, centre, run.text, gid=gid))
+            cursor += run.width + space
+        top += height
+    return shapes
+
+
+# -- time -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Days to x: ``start`` (a date) at ``x0``, ``end`` (the day after the last) at ``x1``."""
+
+    start: date
+    end: date
+    x0: float
+    x1: float
+
+    def __call__(self, day: date) -> float:
+        span = (self.end - self.start).days
+        return self.x0 + (self.x1 - self.x0) * (day - self.start).days / span
+
+    @staticmethod
+    def fit(first: date, last: date, x0: float, x1: float) -> Scale:
+        """A scale showing first..last with a little room on both sides (2% or two weeks)."""
+        days = (last - first).days + 1
+        pad = timedelta(days=max(14, days // 50))
+        return Scale(first - pad, last + timedelta(days=1) + pad, x0, x1)
+
+
+DAY = timedelta(days=1)
+
+
+# -- items ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Placed:
+    item: Item
+    block: Block
+    x0: float  # the item's rectangle, relative to its lane's top for y
+    x1: float
+    height: float
+    label_x: float
+    y: float = 0.0
+
+
+def _mark_extent(item: Item, scale: Scale, right: float) -> tuple[float, float]:
+    """Where the item's mark lies along x (bars include an open end)."""
+    assert item.first is not None
+    x0 = scale(item.first)
+    last = item.last or item.first
+    x1 = max(scale(last + DAY), x0 + 3)
+    if item.bar and item.end is None and item.start is not None:
+        open_end = scale(item.start.last + DAY) + STUB
+        x1 = right if item.ending == "continues" else min(right, max(open_end, x0 + 2.5 + STUB))
+    return x0, x1
+
+
+def _place_dated(
+    item: Item, scale: Scale, left: float, right: float, end_x: float, measure: Measure
+) -> Placed:
+    block = set_block(item, LABEL_MAX_W, measure)
+    mark0, mark1 = _mark_extent(item, scale, end_x)
+    label_x = mark0 if item.bar or not item.start or item.start.exact is False else mark0 - 3
+    label_x = max(left, min(label_x, right - block.width))
+    x0, x1 = min(mark0 - 4, label_x), max(mark1 + 4, label_x + block.width)
+    return Placed(item, block, x0, x1, block.height + MARK_H, label_x)
+
+
+def pack(placed: list[Placed]) -> float:
+    """Give each rectangle the smallest y where it overlaps none placed before; the height used."""
+    done: list[Placed] = []
+    for this in placed:
+        candidates = sorted({0.0, *(p.y + p.height + GAP_Y for p in done)})
+        for y in candidates:
+            clash = any(
+                this.x0 < p.x1 + GAP_X
+                and p.x0 < this.x1 + GAP_X
+                and y < p.y + p.height + GAP_Y
+                and p.y < y + this.height + GAP_Y
+                for p in done
+            )
+            if not clash:
+                this.y = y
+                break
+        done.append(this)
+    return max((p.y + p.height for p in done), default=0.0)
+
+
+def _mark_shapes(item: Item, scale: Scale, right: float, y: float) -> list[Shape]:
+    """The item's mark in time, centred on ``y``."""
+    assert item.first is not None
+    colour = TONE_COLOURS.get(item.tone, LANE_COLOURS[item.lane])
+    if item.bar:
+        return _bar_shapes(item, scale, right, y, colour)
+    start = item.start or item.end
+    assert start is not None
+    if start.exact:
+        x = scale(start.first) + (scale(start.first + DAY) - scale(start.first)) / 2
+        if item.declined:
+            return [Dot(x, y, "s", 7, "#ffffff", colour, hatch="/////", gid=item.key)]
+        shape = {"worsening": "v", "improving": "^", "deceased": "X"}.get(item.tone, "o")
+        return [Dot(x, y, shape, 6.5 if shape != "o" else 5.5, colour, colour, gid=item.key)]
+    x0, x1 = scale(start.first), max(scale(start.last + DAY), scale(start.first) + 3)
+    if item.declined:
+        return [Box(x0, y - 3, x1, y + 3, "#ffffff", colour, hatch="/////", gid=item.key, z=2)]
+    return [
+        Box(x0, y - 2.5, x1, y + 2.5, colour, colour, alpha=0.28, width=0.6, gid=item.key, z=2),
+        Line(x0, y - 4, x0, y + 4, colour, 1.0, z=2),
+        Line(x1, y - 4, x1, y + 4, colour, 1.0, z=2),
+    ]
+
+
+def _bar_shapes(item: Item, scale: Scale, right: float, y: float, colour: str) -> list[Shape]:
+    """A period: solid where certain, lighter over a start or end known only to the month or
+    year, an arrow when still going on, a dotted stub when the end is not stated.  The
+    outline (which carries the item's id) spans all of it but the open end."""
+    top, bottom = y - BAR_H / 2, y + BAR_H / 2
+    hatch = "/////" if item.declined else ""
+    face = "#ffffff" if item.declined else colour
+    start, end = item.start, item.end
+    pieces: list[tuple[float, float, float]] = []  # (x0, x1, alpha)
+    tail: list[Shape] = []
+    if start is None:
+        assert end is not None
+        c = scale(end.first) if not end.exact else scale(end.first + DAY) - 2.5
+        d = max(scale(end.last + DAY), c + 2.5)
+        a = c
+        pieces.append((c, d, 0.9 if end.exact else 0.3))
+        tail.append(Line(c - STUB, y, c, y, colour, 1.6, "dotted", z=2))
+    else:
+        a = scale(start.first)
+        b = a if start.exact else scale(start.last + DAY)
+        if end is not None:
+            d = max(scale(end.last + DAY), a + 2.5)
+            c = d if end.exact else scale(end.first)
+            b = min(b, d)
+            c = max(c, b)
+            pieces += [(a, b, 0.3), (b, c, 0.9), (c, d, 0.3)]
+        elif item.ending == "continues":
+            d = right - 5
+            pieces += [(a, b, 0.3), (b, d, 0.9)]
+            tail.append(Line(d, y, right, y, colour, 2.0, arrow=True, z=2))
+        else:
+            if b - a < 2.5:
+                pieces.append((a, a + 2.5, 0.9))
+                b = a + 2.5
+            else:
+                pieces.append((a, b, 0.3))
+            d = b
+            tail.append(Line(b, y, min(right, b + STUB), y, colour, 1.6, "dotted", z=2))
+    shapes: list[Shape] = [
+        Box(x0, top, x1, bottom, face, "none", alpha=1.0 if hatch else alpha, hatch=hatch, z=2)
+        for x0, x1, alpha in pieces
+        if x1 - x0 > 0.2
+    ]
+    shapes.append(Box(a, top, d, bottom, "none", colour, width=0.7, gid=item.key, z=2.5))
+    return shapes + tail
+
+
+def _undated_shapes(item: Item, x: float, y: float) -> list[Shape]:
+    colour = TONE_COLOURS.get(item.tone, LANE_COLOURS[item.lane])
+    if item.declined:
+        return [Dot(x + 3.5, y, "s", 7, "#ffffff", colour, hatch="/////", gid=item.key)]
+    return [Dot(x + 3.5, y, "o", 5, "#ffffff", colour, gid=item.key)]
+
+
+# -- the page -------------------------------------------------------------------------------
+
+
+def layout(timeline: Timeline, measure: Measure, width_in: float = WIDTH_IN) -> Page:
+    """The whole picture: title, axis, lanes of items, legend and the disagreement notes."""
+    if timeline.first is None or timeline.last is None:
+        raise ValueError("a timeline with no dated item has nothing to lay out")
+    width = width_in * 72
+    undated = timeline.undated
+    left = MARGIN + TITLE_COLUMN
+    right = width - MARGIN - ((UNDATED_W + UNDATED_GAP) if undated else 0)
+    scale = Scale.fit(timeline.first, timeline.last, left + 4, right - 4)
+    end_x = scale(timeline.last + DAY)
+    page = Page(width, 0.0)
+    shapes = page.shapes
+
+    y = MARGIN
+    for line in wrap(timeline.title, width - 2 * MARGIN, lambda t, s, b: measure(t, 11, True), 11):
+        shapes.append(Text(MARGIN, y + 7, line, 11, bold=True, gid=None))
+        y += 15
+    shapes.append(Text(MARGIN, y + 5, f"{timeline.case_id} \u00b7 {timeline.source}", SMALL + 0.5, MUTED))
+    y += 16
+
+    axis_top = y
+    y = _axis(shapes, scale, left, right, y, measure)
+    lanes_top = y
+    lane_rows: list[tuple[str, str, float, float]] = []
+    for index, (key, title) in enumerate(timeline.lanes()):
+        dated = [
+            _place_dated(item, scale, left, right, end_x, measure)
+            for item in timeline.dated
+            if item.lane == key
+        ]
+        used = pack(dated)
+        column = [i for i in undated if i.lane == key]
+        blocks = [set_block(i, UNDATED_W - 16, measure) for i in column]
+        column_h = sum(b.height + GAP_Y for b in blocks)
+        height = max(used, column_h, LINE_H + MARK_H) + 2 * LANE_PAD
+        top = y
+        if index % 2 == 0:
+            shapes.append(Box(MARGIN, top, width - MARGIN, top + height, BAND, "none", z=0))
+        for n, line in enumerate(wrap(title, TITLE_COLUMN - 8, lambda t, s, b: measure(t, FONT, True))):
+            shapes.append(Text(MARGIN + 4, top + LANE_PAD + LINE_H / 2 + n * LINE_H, line, FONT, bold=True))
+        for placed in dated:
+            item_top = top + LANE_PAD + placed.y
+            shapes.extend(place_block(placed.block, placed.label_x, item_top, measure, placed.item.key))
+            shapes.extend(
+                _mark_shapes(placed.item, scale, end_x, item_top + placed.block.height + MARK_H / 2)
+            )
+        cursor = top + LANE_PAD
+        x_undated = right + UNDATED_GAP
+        for item, block in zip(column, blocks, strict=True):
+            shapes.extend(_undated_shapes(item, x_undated, cursor + block.line_heights()[0] / 2))
+            shapes.extend(place_block(block, x_undated + 11, cursor, measure, item.key))
+            cursor += block.height + GAP_Y
+        lane_rows.append((key, title, top, top + height))
+        y = top + height
+    lanes_bottom = y
+    _grid(shapes, scale, left, right, lanes_top, lanes_bottom)
+    if undated:
+        x_sep = right + UNDATED_GAP / 2
+        shapes.append(Line(x_sep, axis_top, x_sep, lanes_bottom, MUTED, 0.8, "dashed", z=0.6))
+        shapes.append(
+            Text(right + UNDATED_GAP, axis_top + 7, "date not stated", FONT, MUTED, italic=True, z=4)
+        )
+    y = _axis(shapes, scale, left, right, lanes_bottom + 2, measure, labels_only=True)
+    y = _legend(shapes, timeline, MARGIN, y + 6, width - MARGIN, measure)
+    y = _notes(shapes, timeline.notes, MARGIN, y + 4, width - MARGIN, measure)
+    page.height = y + MARGIN
+    return page
+
+
+def _axis(
+    shapes: list[Shape],
+    scale: Scale,
+    left: float,
+    right: float,
+    y: float,
+    measure: Measure,
+    labels_only: bool = False,
+) -> float:
+    """Year labels (and month labels on short courses) in a row starting at ``y``; its bottom."""
+    first, last = scale.start, scale.end
+    years = range(first.year, last.year + 1)
+    for year in years:
+        x0 = max(scale(date(year, 1, 1)), scale(first))
+        x1 = min(scale(date(year + 1, 1, 1)), scale(last))
+        label = str(year)
+        if x1 - x0 >= measure(label, FONT, True) + 4:
+            shapes.append(Text((x0 + x1) / 2, y + 6, label, FONT, INK, bold=True, align="center"))
+    y += 13
+    if _month_width(scale) >= measure("May", SMALL, False) + 3:
+        for month in _months(first, last):
+            x0, x1 = max(scale(month), left), min(scale(_next_month(month)), right)
+            if x1 - x0 >= measure("May", SMALL, False) + 2:
+                name = MONTHS[month.month - 1]
+                shapes.append(Text((x0 + x1) / 2, y + 4, name, SMALL, MUTED, align="center"))
+        y += 10
+    return y + (0 if labels_only else 2)
+
+
+def _month_width(scale: Scale) -> float:
+    return (scale.x1 - scale.x0) * 30.44 / (scale.end - scale.start).days
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+def _months(first: date, last: date) -> list[date]:
+    out = []
+    day = date(first.year, first.month, 1)
+    if day < first:
+        day = _next_month(day)
+    while day < last:
+        out.append(day)
+        day = _next_month(day)
+    return out
+
+
+def _grid(shapes: list[Shape], scale: Scale, left: float, right: float, top: float, bottom: float) -> None:
+    for year in range(scale.start.year + 1, scale.end.year + 1):
+        x = scale(date(year, 1, 1))
+        if left < x < right:
+            shapes.append(Line(x, top, x, bottom, GRID, 0.7, z=0.5))
+    if _month_width(scale) >= 12:
+        for month in _months(scale.start, scale.end):
+            x = scale(month)
+            if month.month != 1 and left < x < right:
+                shapes.append(Line(x, top, x, bottom, GRID, 0.35, "dotted", z=0.5))
+
+
+LEGEND = (
+    ("day", "exact day"),
+    ("span", "month or year only: sometime within it"),
+    ("bar", "period; lighter where a start or end is known only to the month or year"),
+    ("stub", "end not stated"),
+    ("arrow", "still going on at the last report"),
+    ("declined", "declined"),
+    ("badge", "the report's text and a figure disagree (below)"),
+)
+
+
+def _legend_used(timeline: Timeline) -> set[str]:
+    used: set[str] = set()
+    for item in timeline.dated:
+        start = item.start or item.end
+        if item.bar:
+            used.add("bar")
+            used.add({"continues": "arrow", "not stated": "stub"}.get(item.ending, "bar"))
+        elif start and start.exact:
+            used.add("day")
+        else:
+            used.add("span")
+    for item in timeline.items:
+        if item.declined:
+            used.add("declined")
+    if timeline.notes:
+        used.add("badge")
+    return used
+
+
+def _legend(
+    shapes: list[Shape], timeline: Timeline, x: float, y: float, right: float, measure: Measure
+) -> float:
+    used = _legend_used(timeline)
+    cursor = x
+    centre = y + 6
+    for key, words in LEGEND:
+        if key not in used:
+            continue
+        width = 16 + measure(words, SMALL + 0.5, False) + 14
+        if cursor + width > right:
+            cursor = x
+            centre += 13
+        _legend_sample(shapes, key, cursor, centre)
+        shapes.append(Text(cursor + 16, centre, words, SMALL + 0.5, MUTED))
+        cursor += width
+    return centre + 8
+
+
+def _legend_sample(shapes: list[Shape], key: str, x: float, y: float) -> None:
+    colour = MUTED
+    if key == "day":
+        shapes.append(Dot(x + 5, y, "o", 5, colour, colour))
+    elif key == "span":
+        shapes.append(Box(x, y - 2.5, x + 11, y + 2.5, colour, colour, alpha=0.28, width=0.6))
+    elif key == "bar":
+        shapes.append(Box(x, y - 3, x + 4, y + 3, colour, "none", alpha=0.3))
+        shapes.append(Box(x + 4, y - 3, x + 12, y + 3, colour, "none", alpha=0.9))
+    elif key == "stub":
+        shapes.append(Box(x, y - 3, x + 3, y + 3, colour, "none", alpha=0.9))
+        shapes.append(Line(x + 3, y, x + 13, y, colour, 1.6, "dotted"))
+    elif key == "arrow":
+        shapes.append(Box(x, y - 3, x + 8, y + 3, colour, "none", alpha=0.9))
+        shapes.append(Line(x + 8, y, x + 13, y, colour, 2.0, arrow=True))
+    elif key == "declined":
+        shapes.append(Dot(x + 5, y, "s", 7, "#ffffff", colour, hatch="/////"))
+    elif key == "badge":
+        shapes.append(Text(x + CHIP_PAD, y, "1", SMALL, "#ffffff", bold=True, chip=(ALERT, ALERT)))
+
+
+def _notes(
+    shapes: list[Shape], notes: tuple[Note, ...], x: float, y: float, right: float, measure: Measure
+) -> float:
+    if not notes:
+        return y
+    y += 4
+    heading = "Where the report's text and a figure disagree, the picture shows the text's value:"
+    shapes.append(Text(x, y + 5, heading, FONT, INK, bold=True))
+    y += 14
+    for note in notes:
+        words = (
+            f"{note.subject} ({note.field}) \u2014 text: \u201c{note.text_says}\u201d; "
+            f"{note.figure}: \u201c{note.figure_says}\u201d"
+        )
+        badge = measure(str(note.number), SMALL, True) + 2 * CHIP_PAD
+        shapes.append(
+            Text(
+                x + CHIP_PAD,
+                y + 5,
+                str(note.number),
+                SMALL,
+                "#ffffff",
+                bold=True,
+                chip=(ALERT, ALERT),
+                gid=f"disagreement-{note.number}",
+            )
+        )
+        for n, line in enumerate(wrap(words, right - x - badge - 8, measure)):
+            shapes.append(
+                Text(x + badge + 6, y + 5, line, FONT, gid=f"disagreement-{note.number}.text.{n + 1}")
+            )
+            y += LINE_H + 1
+        y += 3
+    return y
