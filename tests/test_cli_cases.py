@@ -25,7 +25,8 @@ def test_show_case2():
     assert result.exit_code == 0
     assert "invasive mucinous carcinoma, right breast, outer lower quadrant" in result.output
     assert "ER positive, PR positive, HER2 negative, Ki-67 low" in result.output
-    assert "refused: single-agent fulvestrant" in result.output
+    declined = "  no date     single-agent fulvestrant \u2014 refused by the patient and her family"
+    assert declined in result.output
 
 
 def test_export_to_stdout_is_a_transaction_bundle():
