@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,3 +72,28 @@ def fhir_package(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pa
         return unpacked[name]
 
     return get
+
+
+@dataclass
+class PackageCache:
+    """A temporary FHIR package cache (``$FHIRCONV_PACKAGE_CACHE``); never the real ~/.fhir."""
+
+    root: Path
+    unpacked: Callable[[str], Path]
+
+    def add(self, name: str, version: str | None = None, *, as_version: str | None = None) -> Path:
+        """Put a pinned test package in the cache (as ``name#as_version`` when given)."""
+        source = self.unpacked(name)
+        manifest_version = version or json.loads((source / "package.json").read_text())["version"]
+        folder = self.root / f"{name}#{as_version or manifest_version}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "package").symlink_to(source, target_is_directory=True)
+        return folder
+
+
+@pytest.fixture
+def package_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fhir_package) -> PackageCache:
+    root = tmp_path / "fhir-packages"
+    root.mkdir()
+    monkeypatch.setenv("FHIRCONV_PACKAGE_CACHE", str(root))
+    return PackageCache(root, fhir_package)

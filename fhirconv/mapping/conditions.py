@@ -163,7 +163,15 @@ def to_tumor(
         "extension": [
             {"url": RELATED_CONDITION_EXT, "valueReference": condition_ref(case, owner_id)}
         ],
-        "identifier": [{"system": report_url(case), "value": rid}],
+        # mCODE's body-structure identifier: use 'usual', typed as a BodyStructure identifier.
+        "identifier": [
+            {
+                "use": "usual",
+                "type": coded("identifier.bodystructure"),
+                "system": report_url(case),
+                "value": rid,
+            }
+        ],
         "location": body_site(site, laterality) or text_concept("not stated"),
         "patient": patient_ref(case),
     }

@@ -24,6 +24,11 @@ from fhirconv.mapping.reading import Reader, take_text, text_of
 from fhirconv.model.case import Case, DiseaseStatus, Imaging, Specimen, TumorMarker
 from fhirconv.terminology import table
 
+# R4 Specimen has no collection.procedure (R5 has): the R5 element travels as its
+# cross-version extension on Specimen.collection.  Bundles written before used the core
+# supportingInfo extension, which R4 allows only on DiagnosticReport, Observation and
+# CommunicationRequest; the import still reads it.
+COLLECTION_PROCEDURE_EXT = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Specimen.collection.procedure"
 SUPPORTING_INFO_EXT = "http://hl7.org/fhir/StructureDefinition/workflow-supportingInfo"
 IMAGING_STUDY = "imaging study"
 IMAGING_FINDING = "Imaging finding"
@@ -45,6 +50,13 @@ def to_specimen(case: Case, specimen: Specimen) -> JSON:
         "subject": patient_ref(case),
     }
     collection: JSON = {}
+    if specimen.procedure:
+        collection["extension"] = [
+            {
+                "url": COLLECTION_PROCEDURE_EXT,
+                "valueReference": reference("Procedure", resource_id(case, specimen.procedure)),
+            }
+        ]
     if specimen.collected:
         collection["collectedDateTime"] = specimen.collected
     site = body_site(specimen.body_site, specimen.laterality)
@@ -52,15 +64,6 @@ def to_specimen(case: Case, specimen: Specimen) -> JSON:
         collection["bodySite"] = site
     if collection:
         resource["collection"] = collection
-    if specimen.procedure:
-        # R4 Specimen has no collection.procedure (R5 has): the core supportingInfo
-        # extension names the procedure that took it.
-        resource["extension"] = [
-            {
-                "url": SUPPORTING_INFO_EXT,
-                "valueReference": reference("Procedure", resource_id(case, specimen.procedure)),
-            }
-        ]
     if specimen.note:
         resource["note"] = notes(specimen.note)
     return resource
@@ -243,13 +246,17 @@ def from_specimen(reader: Reader, resource: JSON, loc: str) -> JSON:
             out["body_site"] = term
         if side:
             out["laterality"] = side
-    for i, ext in enumerate(resource.get("extension") or []):
-        if isinstance(ext, dict) and ext.get("url") == SUPPORTING_INFO_EXT:
-            where = f"{loc}.extension[{i}].valueReference"
-            procedure = reader.ref(ext.get("valueReference"), where, ("Procedure",))
-            if procedure:
-                out["procedure"] = procedure
-                ext.pop("url")
+    places = [(resource, loc, SUPPORTING_INFO_EXT)]
+    if isinstance(collection, dict):
+        places.insert(0, (collection, f"{loc}.collection", COLLECTION_PROCEDURE_EXT))
+    for holder, at, url in places:
+        for i, ext in enumerate(holder.get("extension") or []):
+            if isinstance(ext, dict) and ext.get("url") == url:
+                where = f"{at}.extension[{i}].valueReference"
+                procedure = reader.ref(ext.get("valueReference"), where, ("Procedure",))
+                if procedure and "procedure" not in out:
+                    out["procedure"] = procedure
+                    ext.pop("url")
     note = reader.note(resource, loc)
     if note:
         out["note"] = note

@@ -67,6 +67,27 @@ def profiles() -> dict[str, Any]:
 
 
 @cache
+def core_profiles() -> dict[str, Any]:
+    """The other profiles and extension definitions of the R4 core (vital signs, SimpleQuantity, ...)."""
+    data: dict[str, Any] = _load("core-profiles.json.gz")
+    return data
+
+
+@cache
+def codesystems() -> dict[str, list[list[str | None]]]:
+    """The codes of every complete core code system with their parents, by canonical URL."""
+    data: dict[str, list[list[str | None]]] = _load("codesystems.json.gz")
+    return data
+
+
+@cache
+def codesystem(url: str) -> dict[str, str | None] | None:
+    """code -> parent code (None at the top) of a complete core code system."""
+    pairs = codesystems().get(url)
+    return {str(code): parent for code, parent in pairs} if pairs is not None else None
+
+
+@cache
 def json_schema() -> dict[str, Any]:
     data: dict[str, Any] = _load("fhir-r4.schema.json.gz")
     return data

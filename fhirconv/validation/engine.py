@@ -42,24 +42,42 @@ def validate_resource(
     layers: tuple[Layer, ...] | None = None,
     terminology: Any = None,
     own: bool | None = None,
+    igs: tuple[str, ...] = (),
+    strict_profiles: bool = False,
 ) -> list[Issue]:
     """Validate a parsed JSON resource (a Bundle included) with every layer after JSON parsing.
 
     ``terminology`` replaces fhirconv's code table in the terminology layer (tests
     pass a small fake); ``own`` says the resource is fhirconv's output, so every code
     in a system its table covers must be known (None: decided from ``meta``);
-    ``layers`` restricts the run to some layers (benchmarks).
+    ``layers`` restricts the run to some layers (benchmarks); ``igs`` names FHIR packages
+    whose profiles, extensions and value sets the profile layer uses besides the built-in
+    ones, and ``strict_profiles`` makes a claimed profile that is not available an error.
     """
     wanted = set(layers or ALL_LAYERS)
     if not profiles:
         wanted.discard(Layer.PROFILE)
+    options = ProfileOptions(igs, strict_profiles)
     with _no_gc_pauses():
         issues = json_layer.check_tree(resource, {}) if layers is None or Layer.JSON in wanted else []
-        return _after_json(resource, issues, wanted, terminology, own)
+        return _after_json(resource, issues, wanted, terminology, own, options)
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileOptions:
+    """What the profile layer is given: the packages to load (``--ig``) and ``--strict-profiles``."""
+
+    igs: tuple[str, ...] = ()
+    strict_profiles: bool = False
 
 
 def _after_json(
-    resource: Any, issues: list[Issue], wanted: set[Layer], terminology: Any, own: bool | None = None
+    resource: Any,
+    issues: list[Issue],
+    wanted: set[Layer],
+    terminology: Any,
+    own: bool | None = None,
+    options: ProfileOptions = ProfileOptions(),
 ) -> list[Issue]:
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
         if not issues:
@@ -85,9 +103,10 @@ def _after_json(
     if Layer.INVARIANT in wanted:
         runs.append((Layer.INVARIANT, lambda: invariants.check(walked())))
     if Layer.PROFILE in wanted:
-        from fhirconv.validation import profiles
+        from fhirconv.validation import conformance, profiles
 
-        runs.append((Layer.PROFILE, lambda: profiles.check(walked())))
+        loaded = conformance.load(options.igs)
+        runs.append((Layer.PROFILE, lambda: profiles.check(walked(), loaded, options.strict_profiles)))
     if Layer.TERMINOLOGY in wanted:
         from fhirconv.validation import terminology_layer
 
@@ -130,16 +149,28 @@ def _dedupe(issues: list[Issue]) -> list[Issue]:
 
 
 def validate_bytes(
-    data: bytes, *, source: str, profiles: bool = True, terminology: Any = None, own: bool | None = None
+    data: bytes,
+    *,
+    source: str,
+    profiles: bool = True,
+    terminology: Any = None,
+    own: bool | None = None,
+    igs: tuple[str, ...] = (),
+    strict_profiles: bool = False,
 ) -> list[Issue]:
     """Validate raw bytes: JSON (one resource) or, when ``source`` ends in .ndjson, one resource a line."""
+    options = ProfileOptions(igs, strict_profiles)
     with _no_gc_pauses():
-        return _validate_bytes(data, source=source, profiles=profiles, terminology=terminology)
+        return _validate_bytes(
+            data, source=source, profiles=profiles, terminology=terminology, options=options
+        )
 
 
-def _validate_bytes(data: bytes, *, source: str, profiles: bool, terminology: Any) -> list[Issue]:
+def _validate_bytes(
+    data: bytes, *, source: str, profiles: bool, terminology: Any, options: ProfileOptions
+) -> list[Issue]:
     if source.endswith(".ndjson"):
-        return _validate_ndjson(data, profiles=profiles, terminology=terminology)
+        return _validate_ndjson(data, profiles=profiles, terminology=terminology, options=options)
     try:
         text, issues = json_layer.decode(data)
         value, duplicates = json_layer.parse(text)
@@ -154,10 +185,12 @@ def _validate_bytes(data: bytes, *, source: str, profiles: bool, terminology: An
     wanted = set(ALL_LAYERS)
     if not profiles:
         wanted.discard(Layer.PROFILE)
-    return _after_json(value, issues, wanted, terminology)
+    return _after_json(value, issues, wanted, terminology, None, options)
 
 
-def _validate_ndjson(data: bytes, *, profiles: bool, terminology: Any) -> list[Issue]:
+def _validate_ndjson(
+    data: bytes, *, profiles: bool, terminology: Any, options: ProfileOptions
+) -> list[Issue]:
     issues: list[Issue] = []
     try:
         text, head = json_layer.decode(data)
@@ -191,7 +224,7 @@ def _validate_ndjson(data: bytes, *, profiles: bool, terminology: Any) -> list[I
             )
             continue
         found = json_layer.check_tree(value, duplicates)
-        found = _after_json(value, found, wanted, terminology)
+        found = _after_json(value, found, wanted, terminology, None, options)
         issues.extend(dataclasses.replace(i, line=number) for i in found)
     if not text.strip():
         issues.append(
