@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from fhirconv.errors import UnknownCaseError
+from fhirconv.errors import CaseFileError, UnknownCaseError
 from fhirconv.model.case import Case
 
 
@@ -24,14 +24,53 @@ def builtin_text(name: str) -> str:
 
 
 def load_case(name_or_path: str) -> Case:
-    """A built-in case by name, or a case file (YAML or JSON) by path."""
+    """A built-in case by name, or a case file (YAML or JSON) by path; ``-`` is standard input."""
     from fhirconv.model.load import load_case_file, parse_case_text
 
+    if name_or_path == "-":
+        return _from_stdin()
     path = Path(name_or_path)
     if path.suffix.lower() in (".yaml", ".yml", ".json") or path.exists():
-        return load_case_file(path)
+        try:
+            return load_case_file(path)
+        except CaseFileError as err:
+            raise _what_it_is(_bytes_or_none(path), str(path)) or err from None
     if name_or_path in builtin_names():
         return parse_case_text(builtin_text(name_or_path), f"<built-in {name_or_path}>")
     raise UnknownCaseError(
         f"{name_or_path!r} is neither a built-in case ({', '.join(builtin_names())}) nor a case file"
     )
+
+
+def _what_it_is(data: bytes | None, name: str) -> Exception | None:
+    """An error naming what a file that is no case file holds instead (None: nothing in particular)."""
+    from fhirconv.kinds import FOR_CASES, Kind, recognise, wrong_kind
+
+    if data is None:
+        return None
+    found = recognise(data)
+    return None if found.kind is Kind.CASE_FILE else wrong_kind(name, found, "a case file", FOR_CASES)
+
+
+def _bytes_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None  # the case reader has said why
+
+
+def _from_stdin() -> Case:
+    import sys
+
+    from fhirconv.model.load import parse_case_text
+
+    data = sys.stdin.buffer.read()
+    try:
+        text = data.decode("utf-8-sig")
+        # JSON is read as JSON (its own messages and rules); anything else as YAML.
+        return parse_case_text(text, "stdin", is_json=text.lstrip().startswith("{"))
+    except UnicodeDecodeError as err:
+        not_text = CaseFileError(f"stdin: not UTF-8 text (byte {err.start})")
+        raise _what_it_is(data, "stdin") or not_text from None
+    except CaseFileError as err:
+        raise _what_it_is(data, "stdin") or err from None

@@ -59,7 +59,8 @@ def show_command(case: str) -> None:
 def export_command(case: str, output: Path | None, bundle_type: str, fmt: str) -> None:
     """Export a built-in case (case1, case2) or a case file as a FHIR R4 Bundle.
 
-    The same input always gives byte-identical output.
+    The same input always gives byte-identical output. A case file may come
+    on standard input (-).
 
     \b
     Examples:

@@ -35,13 +35,14 @@ def import_command(
     """Read a FHIR R4 bundle (or resources, or NDJSON files) back into a case file.
 
     Any bundle type is read: transaction, collection, batch, searchset or a
-    Patient/$everything result. A file that is not valid FHIR is refused with
+    Patient/$everything result; - reads standard input. A file that is not valid FHIR is refused with
     the validator's errors. What could not be mapped is listed on standard error
     with its location; --strict makes that exit 1.
 
     \b
     Examples:
       fhirconv import examples/case1.bundle.json -o case1.yaml
+      fhirconv export case2 | fhirconv import - -o case2.yaml
       fhirconv import pulled.json --report report.json --strict
       fhirconv import Patient.ndjson Condition.ndjson Observation.ndjson --doi 10.1000/xyz
     """

@@ -106,29 +106,30 @@ def make_client(
 
 def load_source(source: str) -> dict[str, Any]:
     """A bundle file as it is, or a case (built-in name or case file) exported as a transaction."""
-    path = Path(source)
-    if path.suffix.lower() == ".json" and path.is_file():
-        document = read_json(path)
-        if isinstance(document, dict) and document.get("resourceType") == "Bundle":
-            return document
     from fhirconv.cases import load_case
     from fhirconv.mapping.bundle import build_bundle
 
+    path = Path(source)
+    if path.is_file():
+        from fhirconv.kinds import FOR_CASES, Kind, recognise, wrong_kind
+
+        found = recognise(read_bytes(path))
+        if found.kind is Kind.BUNDLE:
+            document: dict[str, Any] = found.document
+            return document
+        if found.kind is not Kind.CASE_FILE:
+            refused = wrong_kind(source, found, "a case file or a FHIR Bundle", FOR_CASES)
+            if refused is not None:
+                raise refused
     bundle: dict[str, Any] = build_bundle(load_case(source), bundle_type="transaction")
     return bundle
 
 
-def read_json(path: Path) -> Any:
-    import orjson
-
+def read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as err:
         raise InputError(f"{path}: cannot read: {err.strerror}") from None
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as err:
-        raise InputError(f"{path}: line {err.lineno} column {err.colno}: not valid JSON: {err.msg}") from None
 
 
 def validate_bundle(bundle: dict[str, Any], source: str) -> None:

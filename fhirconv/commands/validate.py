@@ -54,6 +54,15 @@ def validate_one(args: Work) -> tuple[str, list[Any], str | None]:
     source = "stdin" if name == "-" else name
     issues = validate_bytes(data, source=source, profiles=profiles, igs=igs, strict_profiles=strict_profiles)
     failure = syntax_failure(issues)
+    if failure is not None or any(i.rule == "json-resource-type" for i in issues):
+        # Not FHIR at all: say what it is instead of how the JSON parser stumbled on it.
+        from fhirconv.kinds import Kind, recognise, wrong_kind
+
+        found = recognise(data)
+        hints = {Kind.CASE_FILE: "did you mean `fhirconv export {name} | fhirconv validate -`?"}
+        refused = wrong_kind(source, found, "FHIR JSON", hints) if found.kind is not Kind.NDJSON else None
+        if refused is not None:
+            return source, [], refused.message
     unreadable = f"{source}: {failure.message}" if failure is not None else None
     return source, issues, unreadable
 

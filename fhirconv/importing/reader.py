@@ -40,7 +40,15 @@ def read_entries(data: bytes, name: str, *, validate: bool = True, qualify: bool
     try:
         document = json.loads(text)
     except json.JSONDecodeError as err:
-        raise InputError(f"{name}:{err.lineno}:{err.colno}: not valid JSON: {err.msg}") from None
+        raise _what_it_is(data, name) or InputError(
+            f"{name}:{err.lineno}:{err.colno}: not valid JSON: {err.msg}"
+        ) from None
+    if isinstance(document, dict) and "resourceType" not in document:
+        from fhirconv.kinds import FOR_FHIR, recognise_document, wrong_kind
+
+        refused = wrong_kind(name, recognise_document(document), "FHIR JSON", FOR_FHIR)
+        if refused is not None:
+            raise refused
     if validate:
         _check(document, name)
     if not isinstance(document, dict):
@@ -62,6 +70,13 @@ def read_entries(data: bytes, name: str, *, validate: bool = True, qualify: bool
     return entries
 
 
+def _what_it_is(data: bytes, name: str) -> InputError | None:
+    """An error naming what a file that is not JSON holds instead (None: nothing in particular)."""
+    from fhirconv.kinds import FOR_FHIR, recognise, wrong_kind
+
+    return wrong_kind(name, recognise(data), "FHIR JSON", FOR_FHIR)
+
+
 def _is_json(text: str) -> bool:
     try:
         json.loads(text)
@@ -74,7 +89,7 @@ def _text(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise InputError(f"{name}: not UTF-8 text (byte {err.start})") from None
+        raise _what_it_is(data, name) or InputError(f"{name}: not UTF-8 text (byte {err.start})") from None
 
 
 def _ndjson_entries(text: str, name: str, validate: bool) -> list[Entry]:
@@ -112,8 +127,17 @@ def _check(document: Any, name: str) -> None:
 
 
 def read_files(paths: list[Path], *, validate: bool = True) -> list[Entry]:
+    """The entries of every file; ``-`` is standard input, named ``stdin`` in locations."""
+    import sys
+
+    if sum(str(p) == "-" for p in paths) > 1:
+        raise InputError("standard input (-) can be given only once")
     entries: list[Entry] = []
     for path in paths:
+        if str(path) == "-":
+            data = sys.stdin.buffer.read()
+            entries.extend(read_entries(data, "stdin", validate=validate, qualify=len(paths) > 1))
+            continue
         try:
             data = path.read_bytes()
         except FileNotFoundError:

@@ -38,9 +38,13 @@ class _PlainCaseLoader(yaml.SafeLoader):
     yaml_implicit_resolvers = _RESOLVERS
 
 
-def parse_case_text(text: str, name: str) -> Case:
-    """Parse and validate the text of a case file; ``name`` is used in messages."""
-    is_json = name.endswith(".json")
+def parse_case_text(text: str, name: str, *, is_json: bool | None = None) -> Case:
+    """Parse and validate the text of a case file; ``name`` is used in messages.
+
+    ``is_json`` chooses the parser; by default a name ending in ``.json`` is JSON.
+    """
+    if is_json is None:
+        is_json = name.endswith(".json")
     try:
         data = json.loads(text) if is_json else yaml.load(text, Loader=_CaseLoader)
     except json.JSONDecodeError as err:

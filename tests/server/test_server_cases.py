@@ -179,7 +179,7 @@ def test_broken_bundle_file_is_bad_input(run_cli, tmp_path):
     broken.write_text('{"resourceType": "Bundle",\n  "type": "transaction"\n  "entry": []}')
     result = run_cli("push", broken, "--server", "http://127.0.0.1:9/fhir")
     assert result.code == 2
-    assert result.err.startswith(f"Error: {broken}: line 3 column 3: not valid JSON: ")
+    assert result.err == f"Error: {broken}:3:3: not valid JSON: Expecting ',' delimiter\n"
 
 
 def test_push_validates_the_builtin_cases_first(faulty_server, run_cli):
