@@ -128,6 +128,21 @@ class Item:
         return known.last if known else None
 
     @property
+    def dates(self) -> str:
+        """The dates as the report gives them: ``2018``, ``2017-03-16 to 2018``, ``from 2020``."""
+        start, end = self.start, self.end
+        if not self.bar:
+            known = start or end
+            return known.text if known else ""
+        if start and end:
+            return f"{start.text} to {end.text}"
+        if end:
+            return f"until {end.text}"
+        if start:
+            return f"from {start.text}" + (", still going on" if self.ending == "continues" else "")
+        return ""
+
+    @property
     def when(self) -> date | None:
         """The latest day it can have begun: where a list puts it.
 

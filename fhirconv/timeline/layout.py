@@ -150,6 +150,7 @@ class Run:
     width: float
     chip: tuple[str, str, str] | None = None  # (face, edge, text colour)
     gid: str | None = None
+    muted: bool = False  # the dates, in small grey before the words
 
 
 @dataclass(frozen=True)
@@ -174,13 +175,17 @@ CHIP_TONES = {
 }
 
 
-def wrap(text: str, width: float, measure: Measure, size: float = FONT) -> list[str]:
-    """Greedy word wrap by measured width; a single word wider than ``width`` stays whole."""
+def wrap(
+    text: str, width: float, measure: Measure, size: float = FONT, first_indent: float = 0.0
+) -> list[str]:
+    """Greedy word wrap by measured width; a single word wider than ``width`` stays whole.
+    The first line starts ``first_indent`` points in."""
     lines: list[str] = []
     current = ""
     for word in text.split():
         trial = f"{current} {word}" if current else word
-        if current and measure(trial, size, False) > width:
+        room = width - (first_indent if not lines else 0.0)
+        if current and measure(trial, size, False) > room:
             lines.append(current)
             current = word
         else:
@@ -191,11 +196,17 @@ def wrap(text: str, width: float, measure: Measure, size: float = FONT) -> list[
 
 
 def set_block(item: Item, max_width: float, measure: Measure) -> Block:
-    """The item's label in lines: wrapped words, then result chips and disagreement badges."""
-    lines: list[list[Run]] = [
-        [Run(line, measure(line, FONT, False))] for line in wrap(item.label, max_width, measure)
-    ]
+    """The item's label in lines: its dates (small, grey), wrapped words, then result chips
+    and disagreement badges."""
+    space = measure(" ", FONT, False) + 1
+    dates = item.dates
+    lead = measure(dates, SMALL, False) + space if dates else 0.0
+    # The first line is shorter by the dates before it: wrap as if they were a word.
+    words = wrap(item.label, max_width, measure, first_indent=lead)
+    lines: list[list[Run]] = [[Run(line, measure(line, FONT, False))] for line in words]
     lines[0][0] = Run(lines[0][0].text, lines[0][0].width, gid=f"{item.key}.label")
+    if dates:
+        lines[0].insert(0, Run(dates, lead - space, gid=f"{item.key}.dates", muted=True))
     chips = [
         Run(chip.text, measure(chip.text, SMALL, True) + 2 * CHIP_PAD, CHIP_TONES[chip.tone], chip.fact)
         for chip in item.chips
@@ -204,7 +215,6 @@ def set_block(item: Item, max_width: float, measure: Measure) -> Block:
         Run(str(n), measure(str(n), SMALL, True) + 2 * CHIP_PAD, CHIP_TONES["badge"], f"{item.key}.note-{n}")
         for n in item.disagreements
     ]
-    space = measure(" ", FONT, False) + 1
     for chip in chips:
         last = lines[-1]
         used = sum(r.width for r in last) + space * len(last)
@@ -234,6 +244,8 @@ def place_block(block: Block, x: float, y: float, measure: Measure, key: str) ->
                         cursor + CHIP_PAD, centre, run.text, SMALL, ink, bold=True, chip=(face, edge), gid=gid
                     )
                 )
+            elif run.muted:
+                shapes.append(Text(cursor, centre, run.text, SMALL, MUTED, gid=gid))
             else:
                 shapes.append(Text(cursor, centre, run.text, gid=gid))
             cursor += run.width + space
@@ -393,6 +405,11 @@ def _bar_shapes(item: Item, scale: Scale, right: float, y: float, colour: str) -
         if x1 - x0 > 0.2
     ]
     shapes.append(Box(a, top, d, bottom, "none", colour, width=0.7, gid=item.key, z=2.5))
+    # An edge known to the day is drawn firm, whatever lies next to it.
+    if start is not None and start.exact:
+        shapes.append(Line(a + 0.8, top, a + 0.8, bottom, colour, 1.6, z=2.6))
+    if end is not None and end.exact:
+        shapes.append(Line(d - 0.8, top, d - 0.8, bottom, colour, 1.6, z=2.6))
     return shapes + tail
 
 

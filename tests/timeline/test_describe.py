@@ -174,3 +174,12 @@ def test_stage_words(case1, case2):
     assert stage_words(case1.primaries[0].staging[0]) == "stage IV (rpT1cN1M1)"
     found = items(describe(case2))
     assert found["staging-left"].label == "stage IV (pT2N0M1), left breast"
+
+
+def test_dates_in_words_keep_the_reports_precision(case1, case2):
+    one, two = items(describe(case1)), items(describe(case2))
+    assert one["primary-left-breast"].dates == "2016"
+    assert one["toremifene"].dates == "2017-03-16 to 2018"
+    assert one["zoledronic-acid"].dates == "from 2018"
+    assert two["zoledronic-acid"].dates == "from 2020, still going on"
+    assert two["anastrozole"].dates == ""
