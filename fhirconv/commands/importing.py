@@ -27,7 +27,7 @@ from fhirconv.errors import FindingsError, MappingError
 @click.option(
     "--doi",
     help="DOI of the publication the case comes from, for bundles that do not name one "
-    "(fhirconv's own bundles carry it).",
+    "(the case records the files it was read from either way).",
 )
 def import_command(
     bundles: tuple[Path, ...], output: Path | None, report_file: Path | None, strict: bool, doi: str | None
@@ -37,7 +37,9 @@ def import_command(
     Any bundle type is read: transaction, collection, batch, searchset or a
     Patient/$everything result; - reads standard input. A file that is not valid FHIR is refused with
     the validator's errors. What could not be mapped is listed on standard error
-    with its location; --strict makes that exit 1.
+    with its location; --strict makes that exit 1. The case records where it
+    comes from: the publication (--doi) when one is named, the files read, and
+    the meta.source their resources share.
 
     \b
     Examples:
@@ -51,7 +53,8 @@ def import_command(
 
     check_outputs({"-o": output or "-", "--report": report_file})
     try:
-        result = import_entries(read_files(list(bundles)), doi)
+        files = tuple(dict.fromkeys(b.name for b in bundles))
+        result = import_entries(read_files(list(bundles)), doi, files)
     except MappingError as err:
         raise MappingError(f"{', '.join(str(b) for b in bundles)}: {err}") from None
     data = case_to_yaml(result.case).encode("utf-8")

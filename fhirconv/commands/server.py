@@ -301,7 +301,9 @@ def push(
 # -- pull -----------------------------------------------------------------------------------
 
 
-def import_pulled(bundle: dict[str, Any], name: str, doi: str | None = None) -> tuple[Any, list[Any]]:
+def import_pulled(
+    bundle: dict[str, Any], name: str, doi: str | None = None, source: str | None = None
+) -> tuple[Any, list[Any]]:
     """The pulled bundle read into the case model: (case, what could not be mapped).
 
     It goes through the same reading, validation first, as ``fhirconv import``, which
@@ -311,7 +313,7 @@ def import_pulled(bundle: dict[str, Any], name: str, doi: str | None = None) -> 
     from fhirconv.importing.reader import import_entries, read_entries
 
     try:
-        result = import_entries(read_entries(dump_json(bundle), name), doi)
+        result = import_entries(read_entries(dump_json(bundle), name), doi, source=source)
     except (InputError, MappingError) as err:
         raise InputError(
             f"{name}: pulled, but not imported: {err.message}\n"
@@ -384,6 +386,7 @@ def pull(
       fhirconv pull --server https://fhir.example.org/r4 --patient 123 --bundle-only --bundle p123.json
     """
     from fhirconv.fileio import check_outputs, dump_json, is_stdout, write_output
+    from fhirconv.server.client import display_url
     from fhirconv.server.pull import PATIENT_SEARCH, collection_bundle, fetch_patient
 
     for name in types:
@@ -400,6 +403,8 @@ def pull(
         )
         bundle = collection_bundle(resources, client.base_url)
         source = f"Patient/{patient} from {client.base_url}"
+        # Where the case comes from, when its resources name no publication.
+        origin = f"{display_url(client.base_url).rstrip('/')}/Patient/{patient}"
     click.echo(f"Pulled {len(resources)} resources of Patient/{patient}", err=True)
     bundle_data = dump_json(bundle)
     if bundle_file is not None or bundle_only:
@@ -409,7 +414,7 @@ def pull(
 
     from fhirconv.importing.reader import case_to_yaml, report_text
 
-    case, unmapped = import_pulled(bundle, source, doi)
+    case, unmapped = import_pulled(bundle, source, doi, origin)
     data = case_to_yaml(case).encode("utf-8")
     write_output(data, output)
     if not is_stdout(output):

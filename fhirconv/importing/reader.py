@@ -150,11 +150,17 @@ def read_files(paths: list[Path], *, validate: bool = True) -> list[Entry]:
     return entries
 
 
-def import_entries(entries: list[Entry], doi: str | None = None) -> ImportResult:
-    """The case the entries tell; ``doi`` names the publication when the bundle does not."""
+def import_entries(
+    entries: list[Entry], doi: str | None = None, files: tuple[str, ...] = (), source: str | None = None
+) -> ImportResult:
+    """The case the entries tell.
+
+    When the bundle is not fhirconv's own, the case records where it comes from: ``doi``
+    names the publication, ``files`` the files read, ``source`` where they were fetched.
+    """
     from fhirconv.mapping.bundle import case_from_resources
 
-    case, unmapped = case_from_resources(entries, doi)
+    case, unmapped = case_from_resources(entries, doi, files, source)
     return ImportResult(case=case, unmapped=unmapped, resources=len(entries))
 
 

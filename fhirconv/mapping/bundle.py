@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from fhirconv.errors import MappingError
-from fhirconv.mapping.common import JSON, digest, full_url, resource_id
+from fhirconv.mapping.common import JSON, case_urn, digest, full_url, report_url, resource_id
 from fhirconv.mapping.conditions import (
     CONDITION_RELATED_EXT,
     GROUP_KEYS,
@@ -51,6 +51,7 @@ from fhirconv.mapping.observations import (
 )
 from fhirconv.mapping.patient import (
     AGE_CODE,
+    ORIGIN_TYPE,
     REPORT_TYPE,
     VITAL_CODE,
     case_id_from_patient,
@@ -58,6 +59,7 @@ from fhirconv.mapping.patient import (
     from_patient,
     from_report_document,
     from_vital_status,
+    own_case_urn,
     take_case_identifier,
     to_age_observations,
     to_patient,
@@ -121,7 +123,7 @@ def build_bundle(case: Case, bundle_type: BundleType = "transaction") -> JSON:
     return {
         "resourceType": "Bundle",
         "id": resource_id(case, "bundle"),
-        "meta": {"source": f"https://doi.org/{case.report.doi}"},
+        "meta": {"source": report_url(case)},
         "type": bundle_type,
         "entry": entries,
     }
@@ -131,13 +133,19 @@ def build_bundle(case: Case, bundle_type: BundleType = "transaction") -> JSON:
 
 
 def case_from_resources(
-    entries: list[tuple[str, JSON, str | None]], doi: str | None = None
+    entries: list[tuple[str, JSON, str | None]],
+    doi: str | None = None,
+    files: tuple[str, ...] = (),
+    source: str | None = None,
 ) -> tuple[Case, list[Unmapped]]:
     """The case a set of resources tells, and what of them could not be mapped.
 
     ``entries`` are (location, resource, fullUrl or None), in bundle order.  The
     resources are read from copies: each reader takes what it maps, and what is
-    left is reported.
+    left is reported.  A case records where it comes from: fhirconv's own bundles
+    say so in their report document; for others, ``doi`` names the publication,
+    ``files`` the files read and ``source`` where they were fetched (else the
+    ``meta.source`` the resources share).
     """
     reader = Reader()
     work = []
@@ -161,20 +169,24 @@ def case_from_resources(
         raise MappingError(f"the bundle has {len(patients)} Patients ({where}): a case is about one patient")
     patient_loc, patient = patients[0]
     documents = [(loc, r) for loc, r, _ in work if _is_report(r)]
-    given_doi, doi = doi, None
     if documents:
+        # fhirconv's own document says where the case comes from; it names a DOI or none.
+        doi = None
         for identifier in documents[0][1].get("identifier") or []:
             if isinstance(identifier, dict) and identifier.get("system") == "https://doi.org":
                 doi = identifier.get("value")
-    doi = doi or given_doi
-    if not doi:
-        # Every fact of a case cites its publication: one must be named.
-        raise MappingError(
-            "the bundle names no publication (no DocumentReference with a DOI identifier): "
-            "give the DOI of the case report with --doi"
-        )
-    reader.report_url = f"https://doi.org/{doi}"
-    reader.case_id = case_id_from_patient(patient, reader.report_url) or _slug(str(patient.get("id", "case")))
+    if doi:
+        reader.report_url = f"https://doi.org/{doi}"
+        reader.case_id = case_id_from_patient(patient, reader.report_url)
+    elif urn := own_case_urn(patient):
+        reader.report_url, reader.case_id = urn, case_id_from_patient(patient, urn)
+    reader.case_id = reader.case_id or _slug(str(patient.get("id", "case")))
+    reader.report_url = reader.report_url or case_urn(reader.case_id)
+    origin: JSON = {}
+    if not documents:
+        source = source or _shared_source(work)
+        origin = {"doi": doi, "source": source, "files": list(files)}
+        reader.origin_source = source
     for _, resource, url in work:
         rtype, rid = resource.get("resourceType"), resource.get("id")
         if not isinstance(rtype, str) or not isinstance(rid, str):
@@ -185,8 +197,18 @@ def case_from_resources(
         reader.targets.setdefault(full_url(rtype, rid), target)
         if url:
             reader.targets[url] = target
-    case = _assemble(reader, work, patient_loc, patient, documents, given_doi, originals)
+    case = _assemble(reader, work, patient_loc, patient, documents, origin, originals)
     return case, reader.unmapped
+
+
+def _shared_source(work: list[tuple[str, JSON, str | None]]) -> str | None:
+    """The one ``meta.source`` the resources name (the system they come from), if there is one."""
+    found = {
+        meta.get("source")
+        for _, resource, _ in work
+        if isinstance(meta := resource.get("meta"), dict) and isinstance(meta.get("source"), str)
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 # A fullUrl's resource id: a UUID or OID URN, or the id of a RESTful URL (Type/id, maybe versioned).
@@ -225,7 +247,7 @@ def _identify(work: list[tuple[str, JSON, str | None]]) -> None:
 def _is_report(resource: JSON) -> bool:
     kind = resource.get("type")
     return resource.get("resourceType") == "DocumentReference" and isinstance(kind, dict) and (
-        kind.get("text") == REPORT_TYPE
+        kind.get("text") in (REPORT_TYPE, ORIGIN_TYPE)
     )
 
 
@@ -311,7 +333,7 @@ def _assemble(
     patient_loc: str,
     patient: JSON,
     documents: list[tuple[str, JSON]],
-    given_doi: str | None = None,
+    origin: JSON,
     originals: dict[int, JSON] | None = None,
 ) -> Case:
     originals = originals or {}
@@ -322,7 +344,7 @@ def _assemble(
     if documents:
         data["report"], title = from_report_document(reader, documents[0][1], documents[0][0])
     else:
-        data["report"] = {"doi": given_doi} if given_doi else {}
+        data["report"] = {key: value for key, value in origin.items() if value}
     data["title"] = title or f"Imported case {reader.case_id}"
     lists: dict[str, list[JSON]] = {key: [] for key in (
         "ages", "primaries", "metastases", "specimens", "tumor_markers", "imaging", "procedures",

@@ -92,7 +92,18 @@ def patient_ref(case: Case) -> JSON:
 
 
 def report_url(case: Case) -> str:
-    return f"https://doi.org/{case.report.doi}"
+    """The URI the case's resources name as their source (``meta.source``, tag and identifier systems).
+
+    The publication's DOI URL; an imported case that names none has a URN of its own.
+    """
+    if case.report.doi:
+        return f"https://doi.org/{case.report.doi}"
+    return case_urn(case.id)
+
+
+def case_urn(case_id: str) -> str:
+    """The URN standing for a case that names no publication: a UUIDv5 of its id."""
+    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'case/{case_id}')}"
 
 
 def section_code(section: str) -> str:

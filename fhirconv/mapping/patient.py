@@ -8,6 +8,7 @@ from fhirconv.errors import MappingError
 from fhirconv.mapping.common import (
     DATA_ABSENT_REASON,
     JSON,
+    case_urn,
     codeable,
     effective,
     meta,
@@ -79,6 +80,8 @@ def to_patient(case: Case) -> JSON:
 NARRATIVE_OPEN = '<div xmlns="http://www.w3.org/1999/xhtml"><p>'
 NARRATIVE_CLOSE = "</p></div>"
 REPORT_TYPE = "Case report (journal article)"
+# The document of an imported case that names no publication: the data it was read from.
+ORIGIN_TYPE = "Imported data the case was read from"
 
 
 def narrative(text: str) -> JSON:
@@ -95,28 +98,40 @@ def from_narrative(value: JSON) -> str | None:
 
 
 def to_report_document(case: Case) -> JSON:
-    """The article: DOI, title, journal (as custodian) and year; the case's title describes it here."""
+    """Where the case comes from, as a DocumentReference.
+
+    The article (DOI, title, journal as custodian, year) when the case names one; for an
+    imported case also the source its producer named (an attachment's url) and the files it
+    was read from (attachments with a title only).  The case's title describes it.
+    """
     report = case.report
-    attachment: JSON = {"url": report_url(case)}
-    if report.title:
-        attachment["title"] = report.title
-    if report.year is not None:
-        if not 1 <= report.year <= 9999:
-            raise MappingError(f"report.year: {report.year} is not a year FHIR can write (1 to 9999)")
-        attachment["creation"] = f"{report.year:04d}"
+    content: list[JSON] = []
+    if report.doi:
+        attachment: JSON = {"url": report_url(case)}
+        if report.title:
+            attachment["title"] = report.title
+        if report.year is not None:
+            if not 1 <= report.year <= 9999:
+                raise MappingError(f"report.year: {report.year} is not a year FHIR can write (1 to 9999)")
+            attachment["creation"] = f"{report.year:04d}"
+        content.append({"attachment": attachment})
+    if report.source:
+        content.append({"attachment": {"url": report.source}})
+    content.extend({"attachment": {"title": name}} for name in report.files)
     document: JSON = {
         "resourceType": "DocumentReference",
         "id": resource_id(case, "report"),
         "meta": {"source": report_url(case)},
-        "identifier": [{"system": "https://doi.org", "value": report.doi}],
-        "status": "current",
-        "type": text_concept(REPORT_TYPE),
-        "subject": patient_ref(case),
-        "description": case.title,
     }
+    if report.doi:
+        document["identifier"] = [{"system": "https://doi.org", "value": report.doi}]
+    document["status"] = "current"
+    document["type"] = text_concept(REPORT_TYPE if report.doi else ORIGIN_TYPE)
+    document["subject"] = patient_ref(case)
+    document["description"] = case.title
     if report.journal:
         document["custodian"] = {"display": report.journal}
-    document["content"] = [{"attachment": attachment}]
+    document["content"] = content
     return document
 
 
@@ -234,6 +249,16 @@ def case_id_from_patient(resource: JSON, report_url: str | None) -> str | None:
     return None
 
 
+def own_case_urn(resource: JSON) -> str | None:
+    """The case URN of a Patient fhirconv wrote for a case that names no publication, if it is one."""
+    for identifier in resource.get("identifier") or []:
+        if not isinstance(identifier, dict) or not isinstance(identifier.get("value"), str):
+            continue
+        if identifier.get("system") == case_urn(identifier["value"]):
+            return str(identifier["system"])
+    return None
+
+
 def take_case_identifier(resource: JSON, report_url: str | None) -> None:
     for identifier in resource.get("identifier") or []:
         if isinstance(identifier, dict) and identifier.get("system") == report_url:
@@ -251,7 +276,7 @@ def from_report_document(reader: Reader, resource: JSON, loc: str) -> tuple[JSON
     if isinstance(meta, dict) and reader.report_url and meta.get("source") == reader.report_url:
         meta.pop("source")
     resource.pop("status", None)
-    if take_text(resource, "type") != REPORT_TYPE:
+    if take_text(resource, "type") not in (REPORT_TYPE, ORIGIN_TYPE):
         reader.report(f"{loc}.type", "unexpected", "not the case-report document fhirconv writes")
     if reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",)) is None:
         pass
@@ -259,18 +284,29 @@ def from_report_document(reader: Reader, resource: JSON, loc: str) -> tuple[JSON
     custodian = resource.get("custodian")
     if isinstance(custodian, dict) and isinstance(custodian.get("display"), str):
         report["journal"] = custodian.pop("display")
+    files = []
     for content in resource.get("content") or []:
         attachment = content.get("attachment") if isinstance(content, dict) else None
         if not isinstance(attachment, dict):
             continue
-        if attachment.get("url") == reader.report_url:
-            attachment.pop("url")
+        url = attachment.get("url")
+        if url is None:
+            if set(attachment) == {"title"}:
+                files.append(attachment.pop("title"))  # a file an imported case was read from
+            continue
+        if url != reader.report_url:
+            if "source" not in report:
+                report["source"] = attachment.pop("url")  # the source an imported case's producer named
+            continue
+        attachment.pop("url")
         if isinstance(attachment.get("title"), str):
             report["title"] = attachment.pop("title")
         creation = attachment.get("creation")
         if isinstance(creation, str) and creation[:4].isdigit():
             report["year"] = int(creation[:4])
             attachment.pop("creation")
+    if files:
+        report["files"] = files
     return report, title if isinstance(title, str) else None
 
 

@@ -43,6 +43,8 @@ class Reader:
 
     case_id: str | None = None
     report_url: str | None = None
+    # The meta.source another producer's resources share, recorded once for the case.
+    origin_source: str | None = None
     # A reference as written (fullUrl, or Type/id) -> (resourceType, fact id).
     targets: dict[str, tuple[str, str]] = field(default_factory=dict)
     unmapped: list[Unmapped] = field(default_factory=list)
@@ -223,7 +225,7 @@ class Reader:
         if not isinstance(meta, dict):
             return [IMPORTED_SOURCE]
         meta.pop("profile", None)  # derived from the kind of fact
-        if self.report_url and meta.get("source") == self.report_url:
+        if meta.get("source") is not None and meta.get("source") in (self.report_url, self.origin_source):
             meta.pop("source")
         out = []
         for tag in meta.get("tag") or []:

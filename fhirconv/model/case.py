@@ -165,10 +165,34 @@ class Size(Frozen):
 
 
 class Report(Frozen):
-    doi: str = Field(pattern=r"^10\.\d{4,9}/\S+$")
+    """Where the case comes from: the publication, and for an imported case the data it was read from."""
+
+    doi: str | None = Field(default=None, pattern=r"^10\.\d{4,9}/\S+$")
     title: Text | None = None
     journal: Text | None = None
     year: int | None = Field(default=None, ge=1, le=9999)
+    source: str | None = Field(
+        default=None,
+        max_length=4096,
+        pattern=r"^\S+$",
+        description="For an imported case: the source its producer named (meta.source), a URI.",
+    )
+    files: tuple[Text, ...] = Field(
+        default=(), description="For an imported case: the names of the files it was imported from."
+    )
+
+    @property
+    def origin(self) -> str:
+        """Where the case comes from, in one line: the DOI's URL, else its source and files."""
+        if self.doi:
+            return f"https://doi.org/{self.doi}"
+        return ", ".join([*([self.source] if self.source else []), *self.files])
+
+    @model_validator(mode="after")
+    def _cited(self) -> Report:
+        if self.doi is None and self.source is None and not self.files:
+            raise ValueError("name where the case comes from: the publication (doi), or its source or files")
+        return self
 
 
 class Patient(Frozen):

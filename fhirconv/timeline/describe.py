@@ -531,7 +531,7 @@ def describe(case: Case) -> Timeline:
     return Timeline(
         case_id=case.id,
         title=case.title,
-        source=f"https://doi.org/{case.report.doi}",
+        source=case.report.origin,
         items=(*dated, *undated),
         notes=notes,
     )

@@ -129,3 +129,21 @@ def test_server_bookkeeping_is_not_reported(run_cli, tmp_path):
     result = run_cli("import", path, "--strict", "-o", tmp_path / "case2.yaml")
     assert result.code == 0, result.err
     assert result.err.endswith("Import report: everything was mapped.\n")
+
+
+def test_the_source_the_resources_share_is_recorded_once():
+    bundle = _with_ids("er1", "er2")
+    for entry in bundle["entry"]:
+        entry["resource"]["meta"] = {"source": "http://ehr.example.org/fhir"}
+    result = _import(bundle, doi=None)
+    assert result.case.report.source == "http://ehr.example.org/fhir"
+    assert result.case.report.files == ()
+    assert [u for u in result.unmapped if "meta" in u.location] == []
+    # Re-exported, the source is the document's; the resources name the case's own URN.
+    from fhirconv.mapping.bundle import build_bundle
+
+    exported = build_bundle(result.case)
+    sources = {e["resource"]["meta"]["source"] for e in exported["entry"]}
+    assert len(sources) == 1 and sources.pop().startswith("urn:uuid:")
+    again = import_entries([(f"e{i}", e["resource"], e["fullUrl"]) for i, e in enumerate(exported["entry"])])
+    assert again.unmapped == [] and again.case == result.case

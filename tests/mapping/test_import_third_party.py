@@ -11,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from fhirconv.importing.reader import import_entries, read_entries, read_files
+from fhirconv.model.load import load_case_file
 
 MCODE = Path(__file__).resolve().parents[1] / "data" / "mcode-examples"
 JENNY = MCODE / "Bundle-mcode-patient-bundle-jenny-m.json"
@@ -32,14 +33,24 @@ def _jenny_files():
     return [MCODE / "Patient-cancer-patient-jenny-m.json", *files]
 
 
-def test_a_bundle_naming_no_publication_needs_a_doi(run_cli):
-    result = run_cli("import", JENNY)
-    assert result.code == 2
-    assert result.err == (
-        f"Error: {JENNY}: the bundle names no publication (no DocumentReference with a DOI identifier): "
-        "give the DOI of the case report with --doi\n"
-    )
-    assert "--doi" in run_cli("import", "--help").out
+def test_a_bundle_naming_no_publication_records_the_file_it_came_from(run_cli, tmp_path):
+    out = tmp_path / "jenny.yaml"
+    result = run_cli("import", JENNY, "-o", out)
+    assert result.code == 0, result.err
+    report = load_case_file(out).report
+    assert (report.doi, report.source, report.files) == (None, None, (JENNY.name,))
+    # Exported again it is valid FHIR, and it reads back the same.
+    bundle = tmp_path / "jenny.json"
+    assert run_cli("export", out, "-o", bundle).code == 0
+    assert run_cli("validate", bundle).code == 0
+    assert run_cli("roundtrip", out).code == 0
+
+
+def test_a_doi_given_is_recorded_with_the_file():
+    report = _import().case.report
+    assert (report.doi, report.files) == (DOI, ())
+    with_file = import_entries(read_entries(JENNY.read_bytes(), str(JENNY)), DOI, (JENNY.name,))
+    assert (with_file.case.report.doi, with_file.case.report.files) == (DOI, (JENNY.name,))
 
 
 def test_jenny_bundle_imports_the_facts_it_states():

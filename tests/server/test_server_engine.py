@@ -7,6 +7,8 @@ import json
 import httpx
 import pytest
 
+from fhirconv.model.load import load_case_file
+
 from .conftest import DATA, PAGE_SIZE, TOKEN
 
 pytestmark = pytest.mark.server
@@ -189,23 +191,17 @@ def test_missing_or_wrong_token_is_exit_4(fhir_server_with_token, run_cli):
         assert "wrong-token" not in result.err
 
 
-def test_pull_of_a_patient_that_makes_no_case(fhir_server, run_cli, tmp_path):
-    # The hand-written bundle has no case report (DocumentReference): pulled, but not a case.
+def test_pull_of_a_patient_naming_no_publication_records_the_server(fhir_server, run_cli, tmp_path):
+    # The hand-written bundle has no case report (DocumentReference): the case cites the server.
     assert run_cli("push", SMALL, "--server", fhir_server.base_url).code == 0
     out, raw = tmp_path / "small.yaml", tmp_path / "small.json"
     result = run_cli(
         "pull", "--server", fhir_server.base_url, "--patient", "srv-small-patient", "-o", out, "--bundle", raw
     )
-    assert result.code == 2
-    assert result.err == (
-        "Pulled 9 resources of Patient/srv-small-patient\n"
-        f"Error: Patient/srv-small-patient from {fhir_server.base_url}/: pulled, but not imported: "
-        "the bundle names no publication (no DocumentReference with a DOI identifier): "
-        "give the DOI of the case report with --doi\n"
-        "(--bundle-only writes the resources as they are, without importing them)\n"
-    )
-    assert not out.exists()
-    assert len(json.loads(raw.read_text())["entry"]) == 9, "the bundle asked for is still written"
+    assert result.code == 0, result.err
+    report = load_case_file(out).report
+    assert (report.doi, report.source) == (None, f"{fhir_server.base_url}/Patient/srv-small-patient")
+    assert len(json.loads(raw.read_text())["entry"]) == 9
 
 
 def test_bundle_only_takes_no_case_file(fhir_server, run_cli, tmp_path):
