@@ -43,7 +43,7 @@ def load_any(source: str, doi: str | None) -> tuple[Case, int]:
     from fhirconv.importing.reader import import_entries, read_files
 
     try:
-        result = import_entries(read_files([path]), doi)
+        result = import_entries(read_files([path]), doi, (path.name,))
     except MappingError as err:
         raise MappingError(f"{source}: {err}") from None
     return result.case, len(result.unmapped)
