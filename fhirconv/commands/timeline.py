@@ -6,6 +6,7 @@ matplotlib loads inside the command, so that ``fhirconv --help`` stays fast.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -111,6 +112,8 @@ def timeline_command(
       fhirconv timeline Bundle-jenny-m.json --doi 10.1000/xyz -o jenny.svg
     """
     picture = picture_format(output, fmt)
+    if output is None and picture == "png" and sys.stdout.isatty():
+        raise InputError("a PNG is not for a terminal: give -o FILE.png, or redirect standard output")
     case, unmapped = load_any(source, doi)
     from fhirconv.timeline.describe import describe
 

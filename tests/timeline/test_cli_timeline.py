@@ -227,3 +227,43 @@ def test_help_names_the_command_and_examples(run_cli):
     assert code == 0
     assert "fhirconv timeline case1 -o case1-timeline.svg" in out
     assert re.search(r"--format \[svg\|png\]", out)
+
+
+def test_a_png_is_not_written_to_a_terminal(tmp_path):
+    import os
+
+    primary, secondary = os.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "fhirconv", "timeline", "case1", "--format", "png"],
+            stdout=secondary,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).parent.parent.parent,
+            check=False,
+        )
+    finally:
+        os.close(secondary)
+        os.close(primary)
+    assert done.returncode == 2
+    expected = "Error: a PNG is not for a terminal: give -o FILE.png, or redirect standard output\n"
+    assert done.stderr == expected
+
+
+def test_a_json_case_file_is_a_case_not_a_bundle(tmp_path, run_cli):
+    source = tmp_path / "case2.json"
+    source.write_text(load_case("case2").model_dump_json(exclude_defaults=True))
+    code, _, err = astuple(run_cli("timeline", source, "-o", tmp_path / "c.svg"))
+    assert code == 0, err
+    assert err.startswith("Wrote the timeline of case2 (27 dated")
+
+
+def test_what_the_import_could_not_map_is_counted(tmp_path, run_cli):
+    code, _, err = astuple(run_cli("timeline", JENNY, "--doi", DOI, "-o", tmp_path / "j.svg"))
+    assert code == 0
+    assert re.match(
+        rf"{re.escape(str(JENNY))}: \d+ element\(s\) the import could not map are not pictured "
+        rf"\(`fhirconv import {re.escape(str(JENNY))}` lists them\)\n"
+        "Wrote the timeline of cancer-patient-jenny-m",
+        err,
+    )
