@@ -23,11 +23,12 @@ from fhirconv.validation.profile_model import (
     card,
     equal,
     follow,
+    location,
     matches,
     show,
     values_of,
 )
-from fhirconv.validation.walker import ResourceScope
+from fhirconv.validation.walker import Node, ResourceScope
 
 CORE_SD = "http://hl7.org/fhir/StructureDefinition/"
 _REFERENCE = re.compile(r"^(?:.*/)?(?P<type>[A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[^/]+)?$")
@@ -41,6 +42,14 @@ class RunContext:
     by_url: dict[str, dict[str, Any]] = field(default_factory=dict)  # fullUrl -> resource
     scopes: dict[int, ResourceScope] = field(default_factory=dict)  # id(resource) -> its scope
     verdicts: dict[tuple[int, str], bool] = field(default_factory=dict)
+    _nodes: dict[int, dict[str, Node]] = field(default_factory=dict)
+
+    def node_at(self, scope: ResourceScope, location: str) -> Node | None:
+        """The walked element at a location of a resource (looked up once per resource)."""
+        nodes = self._nodes.get(id(scope))
+        if nodes is None:
+            nodes = self._nodes[id(scope)] = {n.path: n for n in scope.nodes}
+        return nodes.get(location)
 
     def resolve(self, ref: Any) -> dict[str, Any] | None:
         if not isinstance(ref, str):
@@ -118,7 +127,8 @@ class Checker:
         if isinstance(value, dict) and isinstance(value.get("reference"), str):
             self.reference_target(value["reference"], el, path)
         if isinstance(value, dict):
-            self.type_profiles(value, el, path, type_code)
+            if el.type_profiled:
+                self.type_profiles(value, el, path, type_code)
             for child in el.children:
                 self.children(value, child, path)
 
@@ -249,11 +259,11 @@ class Checker:
             self.err(where, f"{el.name} allows at most {el.max}, found {len(values)}", "profile-cardinality")
         allowed = {t["code"] for t in el.types}
         for found in values:
-            here = f"{path}.{found.location}"
-            if el.name.endswith("[x]") and allowed and found.type not in allowed:
+            here = f"{path}.{location(found)}"
+            if el.choice and allowed and found[3] not in allowed:
                 self.err(
                     here,
-                    f"type {found.type} is not allowed here (allowed: {', '.join(sorted(allowed))})",
+                    f"type {found[3]} is not allowed here (allowed: {', '.join(sorted(allowed))})",
                     "profile-type",
                 )
                 continue
@@ -262,22 +272,22 @@ class Checker:
             self.slices(values, el, where, path)
 
     def value(self, found: Value, el: PElement, here: str) -> None:
-        if found.extension_only:
+        if not found[4]:
+            self.element(found[2], el, here, found[3] if el.choice else None)
+        else:
             # Only the extensions are there to check (a data-absent-reason, a translation).
             for child in el.children:
-                if child.name in ("extension", "id") and isinstance(found.value, dict):
-                    self.children(found.value, child, here)
-            return
-        self.element(found.value, el, here, found.type if el.name.endswith("[x]") else None)
+                if child.name in ("extension", "id") and isinstance(found[2], dict):
+                    self.children(found[2], child, here)
 
     def slices(self, values: list[Value], el: PElement, where: str, path: str) -> None:
         counts = {s.slice_name: 0 for s in el.slices}
         unknown: set[str | None] = set()
         for found in values:
-            here = f"{path}.{found.location}"
+            here = f"{path}.{location(found)}"
             matched = False
             for sl in el.slices:
-                verdict = self.in_slice(found.value, found.type, sl, el.discriminators or [])
+                verdict = self.in_slice(found[2], found[3], sl, el.discriminators or [])
                 if verdict is None:
                     unknown.add(sl.slice_name)
                     continue

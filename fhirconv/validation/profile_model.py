@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from fhirconv.validation import definitions
 
@@ -31,6 +31,10 @@ class PElement:
     slices: list[PElement] = field(default_factory=list)
     has_fixed: bool = False
     has_pattern: bool = False
+    type_profiled: bool = False  # some type names a profile (an extension definition, SimpleQuantity)
+    choice: bool = False  # value[x]
+    twin: str = ""  # the JSON key of a primitive's extensions: _birthDate
+    type_code: str = ""  # the one type, when there is one
 
 
 @dataclass(slots=True)
@@ -62,7 +66,11 @@ def compile_profile(data: dict[str, Any]) -> Profile | None:
             cons=raw.get("cons", []),
             has_fixed="fixed" in raw,
             has_pattern="pattern" in raw,
+            type_profiled=any("profile" in t for t in raw.get("types", [])),
         )
+        element.choice = element.name.endswith("[x]")
+        element.twin = "_" + element.name
+        element.type_code = element.types[0]["code"] if len(element.types) == 1 else ""
         if "slicing" in raw:
             element.discriminators = [(d[0], d[1]) for d in raw["slicing"]["discriminator"]]
             element.rules = raw["slicing"].get("rules", "open")
@@ -96,51 +104,53 @@ def card(el: PElement) -> str:
     return f"{el.min}..{'*' if el.max < 0 else el.max}"
 
 
-class Value(NamedTuple):
-    """One value of an element in the JSON: where it is, what it is, its FHIR type."""
+# One value of an element in the JSON: (JSON key, index or None, value, FHIR type, extension_only).
+# extension_only marks a primitive present through its extensions alone ("_birthDate": {...}).
+# A plain tuple: values are made for every element of every profiled resource.
+Value = tuple[str, int | None, Any, str, bool]
 
-    key: str  # the JSON key (valueQuantity, _birthDate)
-    index: int | None
-    value: Any
-    type: str
-    # A primitive present through its extensions alone ("_birthDate": {"extension": [...]}).
-    extension_only: bool = False
 
-    @property
-    def location(self) -> str:
-        return self.key + (f"[{self.index}]" if self.index is not None else "")
+def location(found: Value) -> str:
+    return found[0] if found[1] is None else f"{found[0]}[{found[1]}]"
 
 
 def values_of(parent: dict[str, Any], el: PElement) -> list[Value]:
     """Every value of a child element, a primitive's extension-only twin included."""
-    out: list[Value] = []
-    if el.name.endswith("[x]"):
-        stem = el.name[:-3]
+    name = el.name
+    if el.choice:
+        out: list[Value] = []
+        stem = name[:-3]
+        size = len(stem)
         for key, value in parent.items():
-            name = key[1:] if key.startswith("_") else key
-            if not (name.startswith(stem) and len(name) > len(stem) and name[len(stem)].isupper()):
+            bare = key[1:] if key[0] == "_" else key
+            if not (bare.startswith(stem) and len(bare) > size and bare[size].isupper()):
                 continue
-            if key.startswith("_") and name in parent:
+            if bare is not key and bare in parent:
                 continue  # the value itself is listed
-            out.append(Value(key, None, value, type_name(name[len(stem) :]), key.startswith("_")))
+            out.append((key, None, value, type_name(bare[size:]), bare is not key))
         return out
-    value = parent.get(el.name)
-    twin = parent.get("_" + el.name)
-    type_code = el.types[0]["code"] if len(el.types) == 1 else ""
+    value = parent.get(name)
+    twin = parent.get(el.twin)
+    if twin is None:
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return [(name, i, v, el.type_code, False) for i, v in enumerate(value) if v is not None]
+        return [(name, None, value, el.type_code, False)]
     if isinstance(value, list) or isinstance(twin, list):
         values = value if isinstance(value, list) else []
         twins = twin if isinstance(twin, list) else []
+        out = []
         for i in range(max(len(values), len(twins))):
             item = values[i] if i < len(values) else None
             if item is not None:
-                out.append(Value(el.name, i, item, type_code))
+                out.append((name, i, item, el.type_code, False))
             elif i < len(twins) and isinstance(twins[i], dict):
-                out.append(Value("_" + el.name, i, twins[i], type_code, True))
-    elif value is not None:
-        out.append(Value(el.name, None, value, type_code))
-    elif isinstance(twin, dict):
-        out.append(Value("_" + el.name, None, twin, type_code, True))
-    return out
+                out.append((el.twin, i, twins[i], el.type_code, True))
+        return out
+    if value is not None:
+        return [(name, None, value, el.type_code, False)]
+    return [(el.twin, None, twin, el.type_code, True)] if isinstance(twin, dict) else []
 
 
 def type_name(suffix: str) -> str:

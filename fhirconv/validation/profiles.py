@@ -14,7 +14,6 @@ not carry it).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fhirconv.validation import definitions
@@ -110,7 +109,7 @@ def _extensions(scope: ResourceScope, run: RunContext, unknown_noted: set[str]) 
                 )
             )
             continue
-        issues.extend(_context(definition, node, scope))
+        issues.extend(_context(definition, node, scope, run))
         checker = Checker(definition, scope, run)
         checker.element(node.value, definition.root, node.path)
         issues.extend(checker.issues)
@@ -138,11 +137,11 @@ def _unknown_extension(url: str, location: str, unknown_noted: set[str]) -> Issu
     )
 
 
-def _context(definition: Profile, node: Node, scope: ResourceScope) -> list[Issue]:
+def _context(definition: Profile, node: Node, scope: ResourceScope, run: RunContext) -> list[Issue]:
     """The extension's contexts of use (element paths, FHIRPath or another extension) allow this place."""
-    if not definition.context:
+    if not definition.context or any(e in _ANYWHERE for _, e in definition.context):
         return []
-    here = _element_path(node, scope)
+    here = _element_path(node, scope, run)
     if here is None:
         return []
     for kind, expression in definition.context:
@@ -163,7 +162,7 @@ def _context(definition: Profile, node: Node, scope: ResourceScope) -> list[Issu
 Here = tuple[set[str], str, str | None, dict[str, Any]]
 
 
-def _element_path(node: Node, scope: ResourceScope) -> Here | None:
+def _element_path(node: Node, scope: ResourceScope, run: RunContext) -> Here | None:
     """(the paths that name the element the extension sits on, its type, a parent extension's url).
 
     ``Patient.contact.name._family`` is named Patient.contact.name.family and HumanName.family;
@@ -175,15 +174,14 @@ def _element_path(node: Node, scope: ResourceScope) -> Here | None:
     rtype = str(scope.resource.get("resourceType"))
     if owner_location == scope.path:
         return {rtype}, rtype, None, {}
-    by_path = {n.path: n for n in scope.nodes}
     names = {rtype}
     location = scope.path
     owner: Node | None = None
     for piece in owner_location[len(scope.path) + 1 :].split("."):
         location = f"{location}.{piece}"
-        step = re.sub(r"\[\d+\]$", "", piece).lstrip("_")
+        step = piece.split("[", 1)[0].lstrip("_")
         names = {f"{name}.{step}" for name in names}
-        owner = by_path.get(location)
+        owner = run.node_at(scope, location)
         if owner is None:
             return None
         if owner.context is not None:
@@ -195,14 +193,15 @@ def _element_path(node: Node, scope: ResourceScope) -> Here | None:
     return names, owner.type, parent_url if isinstance(parent_url, str) else None, owner.element
 
 
+_ANYWHERE = frozenset({"Element", "Resource", "DomainResource", "Base"})
+
+
 def _context_allows(kind: str, expression: str, here: Here) -> bool:
     paths, owner_type, parent_url, owner_element = here
     if kind == "extension":
         return parent_url == expression
     if kind == "fhirpath":
         return True  # FHIRPath contexts need an engine over the element's position: not judged
-    if expression in ("Element", "Resource", "DomainResource", "Base"):
-        return True
     # element: a resource or type name (or one they derive from), or an element path.
     candidates = {*paths, *_lineage(owner_type)}
     if owner_type == "Element":
