@@ -12,7 +12,7 @@ from fhirconv.packages.package import (
     parse_spec,
     version_key,
 )
-from fhirconv.validation.conformance import load
+from fhirconv.validation.conformance import Conformance, load
 from tests.conftest import FHIR_PACKAGES
 
 IPS_TGZ = FHIR_PACKAGES / "hl7.fhir.uv.ips-2.0.0.tgz"
@@ -137,8 +137,8 @@ def test_dependencies_come_from_the_cache_the_nearest_version_said(package_cache
 
 
 def test_definitions_are_served_lazily_and_once():
-    loaded = load((str(IPS_TGZ),))
-    package = loaded.packages[0]
+    package = open_package(str(IPS_TGZ))
+    loaded = Conformance((package,))
     assert package._parsed == {}  # nothing parsed by loading
     first = loaded.profile(IPS_PROFILE)
     assert first is not None and first.type == "Patient"
