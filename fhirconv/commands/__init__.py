@@ -6,11 +6,12 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from fhirconv.commands import cases, importing, server, timeline, validate
+    from fhirconv.commands import cases, igs, importing, server, timeline, validate
 
     for command in [
         *cases.COMMANDS,
         *validate.COMMANDS,
+        *igs.COMMANDS,
         *importing.COMMANDS,
         *server.COMMANDS,
         *timeline.COMMANDS,
