@@ -86,7 +86,11 @@ def picture_format(output: Path | None, fmt: str | None) -> str:
     show_default=True,
     help="Width of the picture in inches (its height follows from what it holds).",
 )
-@click.option("--doi", help="DOI of the case report, for a bundle that names no publication.")
+@click.option(
+    "--doi",
+    help="DOI of the case report, for a bundle that names no publication "
+    "(the picture then cites it instead of the file).",
+)
 def timeline_command(
     source: str, output: Path | None, fmt: str | None, width: float, doi: str | None
 ) -> None:
@@ -109,7 +113,8 @@ def timeline_command(
       fhirconv timeline case1 -o case1-timeline.svg
       fhirconv timeline case2 -o case2-timeline.png --width 16
       fhirconv timeline my-case.yaml --format png > my-case.png
-      fhirconv timeline Bundle-jenny-m.json --doi 10.1000/xyz -o jenny.svg
+      fhirconv timeline Bundle-jenny-m.json -o jenny.svg
+      fhirconv timeline pulled.json --doi 10.1000/xyz -o pulled.png
     """
     picture = picture_format(output, fmt)
     if output is None and picture == "png" and sys.stdout.isatty():
