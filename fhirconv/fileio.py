@@ -185,7 +185,8 @@ def dump_json(value: object) -> bytes:
     except orjson.JSONEncodeError:
         import json
 
-        return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        # A lone surrogate (quoted from bad input in a report) comes out as its JSON escape.
+    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace")
 
 
 def check_outputs(outputs: dict[str, Path | str | None]) -> None:

@@ -9,7 +9,6 @@ several kinds, so that the right kind of input is never parsed twice for nothing
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -60,9 +59,11 @@ def recognise(data: bytes) -> Recognised:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return Recognised(Kind.OTHER, "not UTF-8 text")  # the reader names the byte
+    from fhirconv.validation.json_layer import JsonSyntaxError, parse
+
     try:
-        document = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+        document, _ = parse(text)  # the one JSON reader: NaN, huge numbers, deep nesting refused
+    except JsonSyntaxError:
         return _not_json(text)
     return recognise_document(document)
 
@@ -98,9 +99,11 @@ def recognise_document(document: Any, syntax: str = "JSON") -> Recognised:
 def _not_json(text: str) -> Recognised:
     lines = [line for line in text.splitlines() if line.strip()]
     if len(lines) > 1:
+        from fhirconv.validation.json_layer import JsonSyntaxError, parse
+
         try:
-            first = json.loads(lines[0])
-        except (json.JSONDecodeError, RecursionError):
+            first, _ = parse(lines[0])
+        except JsonSyntaxError:
             first = None
         if isinstance(first, dict) and isinstance(first.get("resourceType"), str):
             count = len(lines)

@@ -7,11 +7,15 @@ Heavy modules (pydantic, the validator) load inside the commands so that
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from fhirconv.commands.options import output_option
 from fhirconv.errors import FindingsError, MappingError
+
+if TYPE_CHECKING:
+    from fhirconv.mapping.reading import Unmapped
 
 
 @click.command("import")
@@ -25,36 +29,51 @@ from fhirconv.errors import FindingsError, MappingError
 )
 @click.option("--strict", is_flag=True, help="Exit 1 when anything could not be mapped.")
 @click.option(
+    "--lenient",
+    is_flag=True,
+    help="Import what can be read from input that breaks FHIR's rules: the validation errors go "
+    "into the import report and the resources they are in are left out (default: refuse the file).",
+)
+@click.option(
     "--doi",
     help="DOI of the publication the case comes from, for bundles that do not name one "
     "(the case records the files it was read from either way).",
 )
 def import_command(
-    bundles: tuple[Path, ...], output: Path | None, report_file: Path | None, strict: bool, doi: str | None
+    bundles: tuple[Path, ...],
+    output: Path | None,
+    report_file: Path | None,
+    strict: bool,
+    lenient: bool,
+    doi: str | None,
 ) -> None:
     """Read a FHIR R4 bundle (or resources, or NDJSON files) back into a case file.
 
     Any bundle type is read: transaction, collection, batch, searchset or a
-    Patient/$everything result; - reads standard input. A file that is not valid FHIR is refused with
-    the validator's errors. What could not be mapped is listed on standard error
-    with its location; --strict makes that exit 1. The case records where it
-    comes from: the publication (--doi) when one is named, the files read, and
-    the meta.source their resources share.
+    Patient/$everything result; - reads standard input. A file that is not valid
+    FHIR is refused with the validator's errors (--lenient imports the rest and
+    reports them). What could not be mapped is listed on standard error with its
+    location; --strict makes that exit 1. The case records where it comes from:
+    the publication (--doi) when one is named, the files read, and the
+    meta.source their resources share.
 
     \b
     Examples:
       fhirconv import examples/case1.bundle.json -o case1.yaml
       fhirconv export case2 | fhirconv import - -o case2.yaml
       fhirconv import pulled.json --report report.json --strict
+      fhirconv import converter-output.json --lenient -o case.yaml
       fhirconv import Patient.ndjson Condition.ndjson Observation.ndjson --doi 10.1000/xyz
     """
     from fhirconv.fileio import check_outputs, dump_json, is_stdout, write_output
     from fhirconv.importing.reader import case_to_yaml, import_entries, read_files, report_json, report_text
 
     check_outputs({"-o": output or "-", "--report": report_file})
+    problems: list[Unmapped] | None = [] if lenient else None
     try:
-        files = tuple(dict.fromkeys(b.name for b in bundles))
-        result = import_entries(read_files(list(bundles)), doi, files)
+        files = tuple(dict.fromkeys(b.name for b in bundles if str(b) != "-"))
+        result = import_entries(read_files(list(bundles), problems=problems), doi, files)
+        result.unmapped[:0] = problems or []
     except MappingError as err:
         raise MappingError(f"{', '.join(str(b) for b in bundles)}: {err}") from None
     data = case_to_yaml(result.case).encode("utf-8")

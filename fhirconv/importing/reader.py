@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,39 +26,50 @@ class ImportResult:
     resources: int = 0
 
 
-def read_entries(data: bytes, name: str, *, validate: bool = True, qualify: bool = False) -> list[Entry]:
+def read_entries(
+    data: bytes,
+    name: str,
+    *,
+    validate: bool = True,
+    qualify: bool = False,
+    problems: list[Unmapped] | None = None,
+) -> list[Entry]:
     """The resources of one file as (location, resource, fullUrl), validated first.
 
-    A location names the file when the resource is not in a Bundle, or when ``qualify``
-    says that several files are read.
+    JSON is read by the validator's reader (duplicate keys, NaN, huge numbers and deep
+    nesting are refused alike).  A file with validation errors is refused, unless
+    ``problems`` is given (lenient reading): its errors are then listed there, and the
+    resources they are in are left out.  A location names the file when the resource is
+    not in a Bundle, or when ``qualify`` says that several files are read.
     """
+    from fhirconv.validation.json_layer import JsonSyntaxError, parse
+
     text = _text(data, name)
     stripped = text.lstrip()
     if name.endswith(".ndjson") or (stripped and "\n{" in stripped.rstrip() and not _is_json(stripped)):
-        return _ndjson_entries(text, name, validate)
+        return _ndjson_entries(text, name, validate, problems)
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise _what_it_is(data, name) or InputError(
-            f"{name}:{err.lineno}:{err.colno}: not valid JSON: {err.msg}"
-        ) from None
+        document, duplicates = parse(text)
+    except JsonSyntaxError as err:
+        raise _what_it_is(data, name) or InputError(err.located(name)) from None
     if isinstance(document, dict) and "resourceType" not in document:
         from fhirconv.kinds import FOR_FHIR, recognise_document, wrong_kind
 
         refused = wrong_kind(name, recognise_document(document), "FHIR JSON", FOR_FHIR)
         if refused is not None:
             raise refused
-    if validate:
-        _check(document, name)
     if not isinstance(document, dict):
         raise InputError(f"{name}: expected a FHIR resource or Bundle (a JSON object)")
-    if document.get("resourceType") != "Bundle":
-        return [(f"{name}: {document.get('resourceType')}", document, None)]
     where = f"{name}: " if qualify else ""
+    skipped: set[int] = set()
+    if validate:
+        skipped = _check(document, duplicates, name, where, problems)
+    if document.get("resourceType") != "Bundle":
+        return [] if skipped else [(f"{name}: {document.get('resourceType')}", document, None)]
     entries: list[Entry] = []
     for i, entry in enumerate(document.get("entry") or []):
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict):
+        if not isinstance(resource, dict) or i in skipped:
             continue
         search = entry.get("search") if isinstance(entry, dict) else None
         if isinstance(search, dict) and search.get("mode") == "outcome":
@@ -78,9 +88,11 @@ def _what_it_is(data: bytes, name: str) -> InputError | None:
 
 
 def _is_json(text: str) -> bool:
+    from fhirconv.validation.json_layer import JsonSyntaxError, parse
+
     try:
-        json.loads(text)
-    except json.JSONDecodeError:
+        parse(text)
+    except JsonSyntaxError:
         return False
     return True
 
@@ -92,42 +104,93 @@ def _text(data: bytes, name: str) -> str:
         raise _what_it_is(data, name) or InputError(f"{name}: not UTF-8 text (byte {err.start})") from None
 
 
-def _ndjson_entries(text: str, name: str, validate: bool) -> list[Entry]:
+def _ndjson_entries(text: str, name: str, validate: bool, problems: list[Unmapped] | None) -> list[Entry]:
+    from fhirconv.validation.json_layer import JsonSyntaxError, parse
+
     entries: list[Entry] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
+        where = f"{name}:{number}"
         try:
-            resource = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise InputError(f"{name}:{number}:{err.colno}: not valid JSON: {err.msg}") from None
-        if validate:
-            _check(resource, f"{name}:{number}")
+            resource, duplicates = parse(line)
+        except JsonSyntaxError as err:
+            located = err.located(where).replace(f"{where}:1:", f"{where}:", 1)
+            if problems is None:
+                raise InputError(located) from None
+            problems.append(Unmapped(where, "invalid", located.split(": ", 1)[1]))
+            continue
         if not isinstance(resource, dict):
-            raise InputError(f"{name}:{number}: expected a FHIR resource (a JSON object)")
-        entries.append((f"{name}:{number}: {resource.get('resourceType')}", resource, None))
+            if problems is None:
+                raise InputError(f"{where}: expected a FHIR resource (a JSON object)")
+            problems.append(Unmapped(where, "invalid", "not a FHIR resource (a JSON object): not imported"))
+            continue
+        if validate and _check(resource, duplicates, where, f"{where}: ", problems):
+            continue
+        entries.append((f"{where}: {resource.get('resourceType')}", resource, None))
     return entries
 
 
-def _check(document: Any, name: str) -> None:
-    """Refuse a document that is not valid FHIR, listing the validator's errors (errors only)."""
+# A validation error's entry, when it is inside one: the resource that cannot be read.
+_ENTRY = re.compile(r"^Bundle\.entry\[(\d+)\]")
+# Layers after which a resource is not read: its shape is not what FHIR says it is.  The
+# bundle layer's findings (references, fullUrls) leave every resource readable.
+_SHAPE_LAYERS = ("json", "schema", "structure")
+
+
+def _check(
+    document: Any, duplicates: dict[int, list[str]], name: str, where: str, problems: list[Unmapped] | None
+) -> set[int]:
+    """Refuse a document that is not valid FHIR, listing the validator's errors (errors only).
+
+    Lenient (``problems`` given): list the errors there instead and return the entries left
+    out, those whose own content breaks the JSON rules, the schema or the structure (the
+    whole document, entry -1, when it is a resource that does).
+    """
     from fhirconv.validation import validate_resource
     from fhirconv.validation.issues import Layer, Severity
+    from fhirconv.validation.json_layer import check_tree
 
-    layers = (Layer.JSON, Layer.SCHEMA, Layer.STRUCTURE, Layer.BUNDLE)
-    issues = [i for i in validate_resource(document, layers=layers) if i.severity == Severity.ERROR]
+    layers = (Layer.SCHEMA, Layer.STRUCTURE, Layer.BUNDLE)
+    issues = [
+        i
+        for i in [*check_tree(document, duplicates), *validate_resource(document, layers=layers)]
+        if i.severity == Severity.ERROR
+    ]
     if not issues:
-        return
+        return set()
+    if problems is not None:
+        skipped: set[int] = set()
+        for issue in issues:
+            what = f"{issue.message} ({issue.rule})"
+            problems.append(Unmapped(f"{where}{issue.location}", "invalid", what))
+            if issue.layer.value in _SHAPE_LAYERS:
+                match = _ENTRY.match(issue.location)
+                skipped.add(int(match.group(1)) if match else -1)
+        for index in sorted(skipped):
+            if index >= 0:
+                what = "an entry that breaks FHIR's rules is not imported"
+                problems.append(Unmapped(f"{where}Bundle.entry[{index}]", "invalid", what))
+        if -1 in skipped and document.get("resourceType") != "Bundle":
+            problems.append(Unmapped(name, "invalid", "a resource that breaks FHIR's rules is not imported"))
+        return skipped
     shown = [f"  {i.location}: {i.message} ({i.rule})" for i in issues[:MAX_SHOWN_ERRORS]]
     more = len(issues) - len(shown)
     if more:
         shown.append(f"  ... and {more} more (run `fhirconv validate {name}`)")
     count = f"{len(issues)} error" + ("s" if len(issues) != 1 else "")
-    raise InputError(f"{name}: not valid FHIR R4, not imported ({count}):\n" + "\n".join(shown))
+    raise InputError(
+        f"{name}: not valid FHIR R4, not imported ({count}; --lenient imports the rest):\n" + "\n".join(shown)
+    )
 
 
-def read_files(paths: list[Path], *, validate: bool = True) -> list[Entry]:
-    """The entries of every file; ``-`` is standard input, named ``stdin`` in locations."""
+def read_files(
+    paths: list[Path], *, validate: bool = True, problems: list[Unmapped] | None = None
+) -> list[Entry]:
+    """The entries of every file; ``-`` is standard input, named ``stdin`` in locations.
+
+    ``problems``: read leniently, listing validation errors there (see :func:`read_entries`).
+    """
     import sys
 
     if sum(str(p) == "-" for p in paths) > 1:
@@ -136,7 +199,9 @@ def read_files(paths: list[Path], *, validate: bool = True) -> list[Entry]:
     for path in paths:
         if str(path) == "-":
             data = sys.stdin.buffer.read()
-            entries.extend(read_entries(data, "stdin", validate=validate, qualify=len(paths) > 1))
+            entries.extend(
+                read_entries(data, "stdin", validate=validate, qualify=len(paths) > 1, problems=problems)
+            )
             continue
         try:
             data = path.read_bytes()
@@ -146,7 +211,9 @@ def read_files(paths: list[Path], *, validate: bool = True) -> list[Entry]:
             raise InputError(f"{path}: is a directory, not a file") from None
         except OSError as err:
             raise InputError(f"{path}: cannot read: {err.strerror}") from None
-        entries.extend(read_entries(data, str(path), validate=validate, qualify=len(paths) > 1))
+        entries.extend(
+            read_entries(data, str(path), validate=validate, qualify=len(paths) > 1, problems=problems)
+        )
     return entries
 
 

@@ -126,7 +126,10 @@ def _moment(text: str) -> list[float] | None:
     year, month, day, hour, minute, second, zone = match.groups()
     if hour is None:
         return [int(p) for p in (year, month, day) if p is not None]
-    moment = datetime(int(year), int(month), int(day), int(hour), int(minute), tzinfo=UTC)
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), tzinfo=UTC)
+    except ValueError:
+        return None  # hour 24, day 31 of June: the schema and structure layers say so
     if zone and zone != "Z":
         sign = 1 if zone[0] == "+" else -1
         moment -= sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
@@ -422,13 +425,10 @@ def codings_of(value: Any, type_code: str) -> list[tuple[str | None, str]] | Non
     if type_code == "Coding":
         return [_pair(value)] if isinstance(value, dict) and isinstance(value.get("code"), str) else []
     if type_code == "CodeableConcept":
-        if not isinstance(value, dict):
-            return []
-        return [
-            _pair(c)
-            for c in value.get("coding", [])
-            if isinstance(c, dict) and isinstance(c.get("code"), str)
-        ]
+        codings = value.get("coding") if isinstance(value, dict) else None
+        if not isinstance(codings, list):
+            return []  # not a list: the schema layer says so
+        return [_pair(c) for c in codings if isinstance(c, dict) and isinstance(c.get("code"), str)]
     if type_code == "Quantity":
         return [_pair(value)] if isinstance(value, dict) and isinstance(value.get("code"), str) else []
     return None

@@ -10,6 +10,8 @@ arrays, ``null`` outside the arrays that pair primitives with their extensions
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 from fhirconv.validation.issues import Issue, Layer, error, warning
@@ -25,6 +27,11 @@ class JsonSyntaxError(Exception):
         self.message = message
         self.line = line
         self.column = column
+
+    def located(self, name: str) -> str:
+        """``NAME:LINE:COLUMN: not valid JSON: WHY``, the form the other commands' messages take."""
+        why = re.sub(r"^(invalid|unreadable) JSON( at line \d+, column \d+)?: ", "", self.message)
+        return f"{name}:{self.line}:{self.column}: not valid JSON: {why}"
 
 
 class _NotJson(Exception):
@@ -63,8 +70,39 @@ def decode(data: bytes) -> tuple[str, list[Issue]]:
     return text, issues
 
 
+# Nothing FHIR writes nests deeper than a few dozen levels (the official R4 examples: 23).  A
+# limit well below Python's recursion limit keeps every later step (the layers, the import's
+# copies and readers) clear of it, whatever the input.
+MAX_DEPTH = 100
+# Python refuses to convert integers longer than this (CVE-2020-10735); FHIR integers are 32-bit
+# and no decimal in medicine comes near it.
+MAX_DIGITS = 4300
+_LONG_NUMBER = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
+# A surrogate left alone by the parser: JSON's \ud800 escapes allow it, Unicode has no such
+# character, and UTF-8 cannot write it (Python's UTF-8 decoding never produces one).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate(text: str, where: str) -> Issue | None:
+    found = _LONE_SURROGATE.search(text) if not text.isascii() else None
+    if found is None:
+        return None
+    return error(
+        Layer.JSON,
+        where,
+        f"lone UTF-16 surrogate U+{ord(found.group()):04X} at character {found.start() + 1}: "
+        "not a Unicode character, so not FHIR text",
+        "json-surrogate",
+    )
+
+
 def parse(text: str) -> tuple[Any, dict[int, list[str]]]:
-    """Parse text; return the value and, by ``id()`` of each object, its duplicated keys."""
+    """Parse text; return the value and, by ``id()`` of each object, its duplicated keys.
+
+    :class:`JsonSyntaxError` (with the place) for what cannot be read: broken JSON, NaN and
+    Infinity, a number of more than 4300 digits or beyond the range of a double, nesting
+    deeper than :data:`MAX_DEPTH`.  This is the one JSON reader: validate and import share it.
+    """
     duplicates: dict[int, list[str]] = {}
 
     def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -79,20 +117,64 @@ def parse(text: str) -> tuple[Any, dict[int, list[str]]]:
         # NaN and Infinity are JavaScript, not JSON; Python's parser would accept them.
         raise _NotJson(name)
 
+    def number(literal: str) -> float:
+        value = float(literal)
+        if math.isinf(value):  # 1e999: JSON allows it, a double cannot hold it
+            raise _TooLarge(literal, "is beyond the range of a number")
+        return value
+
     try:
-        value = json.loads(text, object_pairs_hook=hook, parse_constant=constant)
+        value = json.loads(text, object_pairs_hook=hook, parse_constant=constant, parse_float=number)
     except _NotJson as err:
         line, column = _line_col(text, max(text.find(err.name), 0))
         raise JsonSyntaxError(
             f"invalid JSON at line {line}, column {column}: {err.name} is not a JSON value", line, column
         ) from None
+    except _TooLarge as err:
+        shown = err.literal if len(err.literal) <= 20 else err.literal[:17] + "..."
+        raise _too_large(text, text.find(err.literal), f"the number {shown} {err.why}") from None
     except json.JSONDecodeError as err:
         raise JsonSyntaxError(
             f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}", err.lineno, err.colno
         ) from None
     except RecursionError:
         raise JsonSyntaxError("invalid JSON: nested too deeply", 1, 1) from None
+    except ValueError:
+        # Only int() raises a bare ValueError here: a number with more than MAX_DIGITS digits.
+        found = _LONG_NUMBER.search(text)
+        digits = len(found.group()) if found else MAX_DIGITS + 1
+        where = found.start() if found else 0
+        what = f"a number of {digits} digits (fhirconv reads at most {MAX_DIGITS})"
+        raise _too_large(text, where, what) from None
+    _check_depth(value)
     return value, duplicates
+
+
+class _TooLarge(Exception):
+    def __init__(self, literal: str, why: str) -> None:
+        super().__init__(literal)
+        self.literal = literal
+        self.why = why
+
+
+def _too_large(text: str, position: int, what: str) -> JsonSyntaxError:
+    line, column = _line_col(text, max(position, 0))
+    return JsonSyntaxError(f"unreadable JSON at line {line}, column {column}: {what}", line, column)
+
+
+def _check_depth(value: Any) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH` (without recursing: it may be deep)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise JsonSyntaxError(
+                f"invalid JSON: nested more than {MAX_DEPTH} levels deep (FHIR needs a few dozen)", 1, 1
+            )
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
 
 
 def check_tree(value: Any, duplicates: dict[int, list[str]]) -> list[Issue]:
@@ -149,7 +231,12 @@ def _walk(obj: dict[str, Any], path: str, duplicates: dict[int, list[str]], issu
                 )
     for key, item in obj.items():
         here = f"{path}.{key}"
-        if isinstance(item, dict):
+        if not key.isascii() and (bad := _surrogate(key, here)):
+            issues.append(bad)
+        if isinstance(item, str):
+            if bad := _surrogate(item, here):
+                issues.append(bad)
+        elif isinstance(item, dict):
             _walk(item, here, duplicates, issues)
         elif isinstance(item, list):
             if not item:
@@ -168,7 +255,10 @@ def _walk(obj: dict[str, Any], path: str, duplicates: dict[int, list[str]], issu
             twin = obj.get(twin_key)
             for index, element in enumerate(item):
                 at = f"{here}[{index}]"
-                if isinstance(element, dict):
+                if isinstance(element, str):
+                    if bad := _surrogate(element, at):
+                        issues.append(bad)
+                elif isinstance(element, dict):
                     _walk(element, at, duplicates, issues)
                 elif element is None:
                     if not (isinstance(twin, list) and index < len(twin) and twin[index] is not None):

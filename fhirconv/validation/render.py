@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -28,7 +28,28 @@ class FileResult:
         return not has_errors(self.issues)
 
 
+def printable(text: str) -> str:
+    """``text`` with lone surrogates (from ``\\ud800`` escapes, or undecodable file names) written
+    as ``\\ud800``: UTF-8, so every output, can carry anything else but not them."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _printable_results(results: list[FileResult]) -> list[FileResult]:
+    """The results with every file name, location and message printable."""
+    out = []
+    for result in results:
+        issues = [
+            replace(issue, location=printable(issue.location), message=printable(issue.message))
+            for issue in result.issues
+        ]
+        out.append(replace(result, file=printable(result.file), issues=issues))
+    return out
+
+
 def render(results: list[FileResult], fmt: str, *, strict: bool = False) -> str:
+    results = _printable_results(results)
     if fmt == "text":
         return render_text(results, strict=strict)
     if fmt == "json":

@@ -109,7 +109,7 @@ def test_date_in_wrong_format(run_cli, tmp_path, bundle):
     result = run_cli("import", path)
     assert result.code == 2
     assert result.err == (
-        f"Error: {path}: not valid FHIR R4, not imported (1 error):\n"
+        f"Error: {path}: not valid FHIR R4, not imported (1 error; --lenient imports the rest):\n"
         f"  Bundle.entry[{index}].resource.onsetDateTime: '17/03/2022' is not a valid dateTime "
         "(schema-format-dateTime)\n"
     )
@@ -128,7 +128,7 @@ def test_string_where_quantity_belongs(run_cli, tmp_path, bundle):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("[1, 2]", "expected a JSON object with resourceType"),
+        ("[1, 2]", "expected a FHIR resource or Bundle (a JSON object)"),
         ('{"resourceType": "Bundle", "type": "collection"}', "the bundle has no Patient"),
         (b"\xff\xfe{", "not UTF-8 text (byte 0)"),
     ],
