@@ -1,7 +1,7 @@
 """Placing a timeline on a page: geometry only, in points (1/72 inch), y growing downwards.
 
 :func:`layout` turns a :class:`~fhirconv.timeline.describe.Timeline` into a list of
-shapes (boxes, lines, dots, texts) that :mod:`fhirconv.timeline.render` draws as they are.
+shapes (:mod:`fhirconv.timeline.shapes`) that :mod:`fhirconv.timeline.render` draws as they are.
 Text widths come from a ``measure`` function (the renderer's own font metrics), so labels
 are placed where they really fit: every item is a rectangle (its label above its mark in
 time) and, lane by lane, each rectangle goes to the highest row where it overlaps no
@@ -12,246 +12,44 @@ Nothing here imports matplotlib.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
 
 from fhirconv.timeline.describe import Item, Note, Timeline
-
-# measure(text, size in points, bold) -> width in points
-Measure = Callable[[str, float, bool], float]
-
-WIDTH_IN = 13.0
-FONT = 7.5
-SMALL = 6.5
-LINE_H = 10.0
-CHIP_H = 12.0
-CHIP_PAD = 2.5
-MARK_H = 8.0
-BAR_H = 6.0
-GAP_X = 9.0
-GAP_Y = 3.0
-LANE_PAD = 6.0
-MARGIN = 14.0
-TITLE_COLUMN = 92.0
-UNDATED_W = 200.0
-UNDATED_GAP = 16.0
-LABEL_MAX_W = 220.0
-CHIP_ROOM = 60.0  # a line of results may run this much past the width labels wrap at
-STUB = 22.0
-
-INK = "#1b2631"
-MUTED = "#5d6d7e"
-GRID = "#cfd6dd"
-BAND = "#f4f6f7"
-ALERT = "#c0392b"
-LANE_COLOURS = {
-    "diagnoses": "#7d3c98",
-    "procedures": "#ca6f1e",
-    "therapy": "#2471a3",
-    "imaging": "#148f77",
-    "pathology": "#566573",
-    "status": "#566573",
-    "outcome": "#1b2631",
-}
-TONE_COLOURS = {
-    "improving": "#1e8449",
-    "stable": "#2471a3",
-    "worsening": ALERT,
-    "undetermined": "#7f8c8d",
-    "deceased": "#000000",
-    "alive": "#1e8449",
-    "unknown": "#7f8c8d",
-    "age": "#7f8c8d",
-}
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-# -- the display list ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Box:
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    face: str = "none"
-    edge: str = "none"
-    alpha: float = 1.0
-    hatch: str = ""
-    line: Literal["solid", "dashed", "dotted"] = "solid"
-    width: float = 0.8
-    gid: str | None = None
-    z: float = 1.0
-
-
-@dataclass(frozen=True)
-class Line:
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    colour: str
-    width: float = 0.8
-    style: Literal["solid", "dashed", "dotted"] = "solid"
-    arrow: bool = False
-    gid: str | None = None
-    z: float = 1.0
-
-
-@dataclass(frozen=True)
-class Dot:
-    x: float
-    y: float
-    shape: str  # a matplotlib marker: o s D ^ v X
-    size: float
-    face: str
-    edge: str
-    hatch: str = ""
-    gid: str | None = None
-    z: float = 3.0
-
-
-@dataclass(frozen=True)
-class Text:
-    x: float
-    y: float  # the vertical centre of the line
-    text: str
-    size: float = FONT
-    colour: str = INK
-    bold: bool = False
-    italic: bool = False
-    align: Literal["left", "center", "right"] = "left"
-    chip: tuple[str, str] | None = None  # (face, edge) of a rounded box around the text
-    gid: str | None = None
-    z: float = 4.0
-
-
-Shape = Box | Line | Dot | Text
-
-
-@dataclass
-class Page:
-    width: float
-    height: float
-    shapes: list[Shape] = field(default_factory=list)
-
-
-# -- labels ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Run:
-    """A piece of a label line: plain text, or a chip (a result, a disagreement badge)."""
-
-    text: str
-    width: float
-    chip: tuple[str, str, str] | None = None  # (face, edge, text colour)
-    gid: str | None = None
-    muted: bool = False  # the dates, in small grey before the words
-
-
-@dataclass(frozen=True)
-class Block:
-    """A label set in lines of runs; ``width`` and ``height`` are its extent."""
-
-    lines: tuple[tuple[Run, ...], ...]
-    width: float
-    height: float
-
-    def line_heights(self) -> list[float]:
-        return [CHIP_H if any(r.chip for r in line) else LINE_H for line in self.lines]
-
-
-CHIP_TONES = {
-    "positive": ("#34495e", "#34495e", "#ffffff"),
-    "negative": ("#ffffff", "#34495e", INK),
-    "low": ("#d6dbdf", "#34495e", INK),
-    "equivocal": ("#d6dbdf", "#34495e", INK),
-    "value": ("#eaecee", "#85929e", INK),
-    "badge": (ALERT, ALERT, "#ffffff"),
-}
-
-
-def wrap(
-    text: str, width: float, measure: Measure, size: float = FONT, first_indent: float = 0.0
-) -> list[str]:
-    """Greedy word wrap by measured width; a single word wider than ``width`` stays whole.
-    The first line starts ``first_indent`` points in."""
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        trial = f"{current} {word}" if current else word
-        room = width - (first_indent if not lines else 0.0)
-        if current and measure(trial, size, False) > room:
-            lines.append(current)
-            current = word
-        else:
-            current = trial
-    if current:
-        lines.append(current)
-    return lines or [""]
-
-
-def set_block(item: Item, max_width: float, measure: Measure) -> Block:
-    """The item's label in lines: its dates (small, grey), wrapped words, then result chips
-    and disagreement badges."""
-    space = measure(" ", FONT, False) + 1
-    dates = item.dates
-    lead = measure(dates, SMALL, False) + space if dates else 0.0
-    # The first line is shorter by the dates before it: wrap as if they were a word.
-    words = wrap(item.label, max_width, measure, first_indent=lead)
-    lines: list[list[Run]] = [[Run(line, measure(line, FONT, False))] for line in words]
-    lines[0][0] = Run(lines[0][0].text, lines[0][0].width, gid=f"{item.key}.label")
-    if dates:
-        lines[0].insert(0, Run(dates, lead - space, gid=f"{item.key}.dates", muted=True))
-    chips = [
-        Run(chip.text, measure(chip.text, SMALL, True) + 2 * CHIP_PAD, CHIP_TONES[chip.tone], chip.fact)
-        for chip in item.chips
-    ]
-    chips += [
-        Run(str(n), measure(str(n), SMALL, True) + 2 * CHIP_PAD, CHIP_TONES["badge"], f"{item.key}.note-{n}")
-        for n in item.disagreements
-    ]
-    for chip in chips:
-        last = lines[-1]
-        used = sum(r.width for r in last) + space * len(last)
-        if used + chip.width > max_width + CHIP_ROOM and any(r.chip for r in last):
-            lines.append([chip])
-        else:
-            last.append(chip)
-    width = max(sum(r.width for r in line) + space * (len(line) - 1) for line in lines)
-    block = Block(tuple(tuple(line) for line in lines), width, 0.0)
-    return Block(block.lines, width, sum(block.line_heights()))
-
-
-def place_block(block: Block, x: float, y: float, measure: Measure, key: str) -> list[Shape]:
-    """Texts for a block whose top-left corner is (x, y)."""
-    shapes: list[Shape] = []
-    space = measure(" ", FONT, False) + 1
-    top = y
-    for number, (line, height) in enumerate(zip(block.lines, block.line_heights(), strict=True)):
-        cursor = x
-        centre = top + height / 2
-        for index, run in enumerate(line):
-            gid = run.gid if run.gid else (f"{key}.label.{number + 1}" if index == 0 else None)
-            if run.chip:
-                face, edge, ink = run.chip
-                shapes.append(
-                    Text(
-                        cursor + CHIP_PAD, centre, run.text, SMALL, ink, bold=True, chip=(face, edge), gid=gid
-                    )
-                )
-            elif run.muted:
-                shapes.append(Text(cursor, centre, run.text, SMALL, MUTED, gid=gid))
-            else:
-                shapes.append(Text(cursor, centre, run.text, gid=gid))
-            cursor += run.width + space
-        top += height
-    return shapes
-
+from fhirconv.timeline.labels import Block, place_block, set_block, wrap
+from fhirconv.timeline.shapes import (
+    ALERT,
+    BAND,
+    BAR_H,
+    CHIP_PAD,
+    FONT,
+    GAP_X,
+    GAP_Y,
+    GRID,
+    INK,
+    LABEL_MAX_W,
+    LANE_COLOURS,
+    LANE_PAD,
+    LINE_H,
+    MARGIN,
+    MARK_H,
+    MONTHS,
+    MUTED,
+    SMALL,
+    STUB,
+    TITLE_COLUMN,
+    TONE_COLOURS,
+    UNDATED_GAP,
+    UNDATED_W,
+    WIDTH_IN,
+    Box,
+    Dot,
+    Line,
+    Measure,
+    Page,
+    Shape,
+    Text,
+)
 
 # -- time -------------------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ import io
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from fhirconv.timeline.describe import Timeline
-from fhirconv.timeline.layout import Box, Dot, Line, Measure, Page, Text, layout
+from fhirconv.timeline.layout import layout
+from fhirconv.timeline.shapes import Box, Dot, Line, Measure, Page, Text
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist

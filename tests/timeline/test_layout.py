@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 
 from fhirconv.cases import load_case
 from fhirconv.timeline.describe import Item, describe
-from fhirconv.timeline.layout import GAP_X, GAP_Y, Box, Placed, Scale, Text, layout, pack, wrap
+from fhirconv.timeline.labels import wrap
+from fhirconv.timeline.layout import Placed, Scale, layout, pack
 from fhirconv.timeline.render import RC, measurer
+from fhirconv.timeline.shapes import GAP_X, GAP_Y, Box, Text
 
 DERANDOMIZE = os.environ.get("CI") == "true"
 
@@ -82,7 +84,7 @@ def test_a_year_only_date_is_drawn_over_the_whole_year(pages, measure):
 
 
 def _x_of(page, timeline, day):
-    from fhirconv.timeline.layout import MARGIN, TITLE_COLUMN, UNDATED_GAP, UNDATED_W
+    from fhirconv.timeline.shapes import MARGIN, TITLE_COLUMN, UNDATED_GAP, UNDATED_W
 
     left = MARGIN + TITLE_COLUMN
     right = page.width - MARGIN - UNDATED_W - UNDATED_GAP
