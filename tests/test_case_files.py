@@ -44,18 +44,19 @@ def test_builtin_cases_are_case1_and_case2():
             "codes: [morphology.idc]",
             "codes: [morphology.idk]",
             "c.yaml:12: primaries[0].histology.codes[0]: unknown code 'morphology.idk': "
-            "not a key of fhirconv's terminology table",
+            "not a key of fhirconv's terminology table; did you mean 'morphology.idc'?",
         ),
         (
             "laterality: left",
             "laterality: [left]",
-            "c.yaml:14: primaries[0].laterality: Input should be 'left', 'right' or 'bilateral'",
+            "c.yaml:14: primaries[0].laterality: expected one of: left, right, bilateral",
         ),
         (
             "    laterality: left\n",
             "    laterality: left\n    side: left\n",
-            "c.yaml:15: primaries[0].side: unknown field (not part of the case-file schema; "
-            "see `fhirconv schema`)",
+            "c.yaml:15: primaries[0].side: unknown field (fields here: id, sources, note, condition, "
+            "histology, body_site, laterality, quadrant, diagnosis_date, sizes, staging, recurrences, "
+            "clinical_status)",
         ),
         (
             "    laterality: left\n",
@@ -163,3 +164,127 @@ def test_free_text_is_kept_as_written():
     text = MINIMAL.replace("{text: invasive ductal carcinoma,", '{text: " ductal\\u3000carcinoma\\t",')
     case = parse_case_text(text, "c.yaml")
     assert case.primaries[0].histology.text == " ductal\u3000carcinoma\t"
+
+
+# -- duplicate keys, every problem at once, plain words ---------------------------------------
+
+
+def test_a_key_given_twice_in_yaml_is_an_error_with_both_lines():
+    text = MINIMAL.replace("    laterality: left\n", "    laterality: left\n    laterality: right\n")
+    with pytest.raises(CaseFileError) as caught:
+        parse_case_text(text, "c.yaml")
+    assert str(caught.value) == "c.yaml:15: primaries[0].laterality: given twice (first at line 14); keep one"
+
+
+def test_a_key_given_twice_in_json_is_an_error_with_both_lines():
+    text = '{\n  "id": "x",\n  "title": "t",\n  "id": "y"\n}'
+    with pytest.raises(CaseFileError) as caught:
+        parse_case_text(text, "c.json")
+    assert str(caught.value) == "c.json:4: id: given twice (first at line 2); keep one"
+
+
+def test_every_schema_problem_is_reported_at_once_in_file_order():
+    text = (
+        MINIMAL.replace("sex: female", "sex: femal")
+        .replace("doi: 10.1234/example.5678", "doi: https://doi.org/10.1234/example.5678")
+        .replace("    laterality: left\n", "    lateralty: left\n")
+    )
+    with pytest.raises(CaseFileError) as caught:
+        parse_case_text(text, "c.yaml")
+    assert str(caught.value) == (
+        "c.yaml: 3 problems:\n"
+        "  c.yaml:4: report.doi: expected a DOI such as 10.3389/fonc.2024.1382415 (no https://doi.org/ "
+        "or doi: in front) (got 'https://doi.org/10.1234/example.5678')\n"
+        "  c.yaml:7: patient.sex: expected one of: female, male, other, unknown (got 'femal'); "
+        "did you mean 'female'?\n"
+        "  c.yaml:14: primaries[0].lateralty: unknown field; did you mean 'laterality'? (fields here: id, "
+        "sources, note, condition, histology, body_site, laterality, quadrant, diagnosis_date, sizes, "
+        "staging, recurrences, clinical_status)"
+    )
+
+
+def test_many_problems_are_capped():
+    ages = "".join(f"  - {{id: Age{n}, sources: [x], age_years: {n}, event: e}}\n" for n in range(25))
+    with pytest.raises(CaseFileError) as caught:
+        parse_case_text(MINIMAL + "ages:\n" + ages, "c.yaml")
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "c.yaml: 25 problems:"
+    assert lines[1].startswith("  c.yaml:17: ages[0].id: expected an id of lower-case letters")
+    assert len(lines) == 22 and lines[-1] == "  ... and 5 more"
+
+
+@pytest.mark.parametrize(
+    ("staging", "message"),
+    [
+        (
+            "t: pT2",
+            "t: expected a T category without its prefix: TX, Tis, T0 to T4 with a letter where AJCC "
+            "gives one (T1c, T4d), or T1mi (got 'pT2'); did you mean 'T2' (the prefix p goes in `prefix`)?",
+        ),
+        ("m: M2", "m: expected an M category without its prefix: M0 or M1 (got 'M2')"),
+        (
+            "stage_group: IIIc",
+            "stage_group: expected a stage group: 0, I, II, III or IV, with A, B or C where AJCC gives one "
+            "(IIB, IIIC) (got 'IIIc'); did you mean 'IIIC'?",
+        ),
+    ],
+)
+def test_patterns_are_said_in_plain_words(staging, message):
+    text = MINIMAL + (
+        "    staging:\n      - id: s\n        sources: [x]\n        prefix: p\n        stated: x\n"
+        f"        {staging}\n"
+    )
+    with pytest.raises(CaseFileError) as caught:
+        parse_case_text(text, "c.yaml")
+    assert str(caught.value) == f"c.yaml:21: primaries[0].staging[0].{message}"
+    assert "^" not in str(caught.value) and "\\d" not in str(caught.value)
+
+
+def test_a_mapping_where_text_was_given_lists_its_fields():
+    text = MINIMAL + "metastases:\n  - id: met\n    sources: [x]\n    site: bone\n"
+    with pytest.raises(CaseFileError) as caught:
+        parse_case_text(text, "c.yaml")
+    assert str(caught.value) == (
+        "c.yaml:19: metastases[0].site: expected a mapping of text, codes (got 'bone')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("site", "laterality", "names"),
+    [
+        ("site.left_breast", "right", "the left side"),
+        ("site.right_breast", "bilateral", "the right side"),
+        ("site.both_breasts", "left", "both sides"),
+    ],
+)
+def test_laterality_that_contradicts_the_site_code_is_refused(site, laterality, names):
+    text = MINIMAL.replace("codes: [site.left_breast]", f"codes: [{site}]").replace(
+        "laterality: left", f"laterality: {laterality}"
+    )
+    with pytest.raises(CaseFileError) as caught:
+        parse_case_text(text, "c.yaml")
+    assert str(caught.value) == (
+        f"c.yaml:14: primaries[0].laterality: {laterality!r} contradicts body_site code {site!r}, "
+        f"which names {names}"
+    )
+
+
+def test_laterality_that_agrees_with_the_site_code_is_kept():
+    text = MINIMAL.replace("codes: [site.left_breast]", "codes: [site.both_breasts]").replace(
+        "laterality: left", "laterality: bilateral"
+    )
+    assert parse_case_text(text, "c.yaml").primaries[0].laterality == "bilateral"
+
+
+def test_multi_problem_case_file_through_the_cli(run_cli, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        MINIMAL.replace("sex: female", "sex: F").replace("diagnosis_date: 2016", "diagnosis_date: 2016-13")
+    )
+    done = run_cli("export", bad)
+    assert done.code == 2
+    assert done.err == (
+        f"Error: {bad}: 2 problems:\n"
+        f"  {bad}:7: patient.sex: expected one of: female, male, other, unknown (got 'F')\n"
+        f"  {bad}:15: primaries[0].diagnosis_date: '2016-13' is not a calendar date\n"
+    )

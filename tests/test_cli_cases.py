@@ -63,7 +63,7 @@ def test_export_bad_case_file_exits_2(tmp_path, run_cli):
     bad.write_text("id: x\ntitle: t\n")
     code, _, err = astuple(run_cli("export", bad))
     assert code == 2
-    assert err == f"Error: {bad}:1: report: required field is missing\n"
+    assert err == f"Error: {bad}:1: required fields are missing: report, patient\n"
 
 
 def test_export_into_missing_directory_exits_2(tmp_path, run_cli):

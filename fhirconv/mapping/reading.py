@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhirconv.mapping.common import JSON, LATERALITY_EXT, digest, fact_part, short_slug
+from fhirconv.model.terms import side_of_site
 from fhirconv.terminology import table
 
 IMPORTED_SOURCE = "Imported FHIR resource"
@@ -21,8 +22,6 @@ LATERALITY_KEYS = {
     "laterality.right": "right",
     "laterality.bilateral": "bilateral",
 }
-# Body sites with the side built into the code: the table's naming says which side.
-PRECOORDINATED_SIDES = {"site.left_": "left", "site.right_": "right", "site.both_": "bilateral"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,15 +199,17 @@ class Reader:
         term = self.term(concept, loc)
         if not self.foreign or term is None:
             return term, side
-        built_in = {
-            value
-            for code in term.get("codes", [])
-            for prefix, value in PRECOORDINATED_SIDES.items()
-            if code.startswith(prefix)
-        }
+        sides = {code: side_of_site(code) for code in term.get("codes", [])}
+        built_in = {s for s in sides.values() if s is not None}
         if side is not None and built_in and built_in != {side}:
+            # The case model refuses a site whose code names another side: the code goes, reported.
+            dropped = [code for code, s in sides.items() if s is not None and s != side]
+            term["codes"] = [code for code in term["codes"] if code not in dropped]
             found = " and ".join(sorted(built_in))
-            what = f"the site's code says {found}, its laterality {side}: kept {side}"
+            what = (
+                f"the site's code says {found}, its laterality {side}: kept {side}, and the site "
+                f"without the code {', '.join(dropped)}"
+            )
             self.report(loc, "conflicting facts", what)
         elif side is None and len(built_in) == 1:
             side = built_in.pop()

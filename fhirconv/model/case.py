@@ -14,9 +14,18 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from fhirconv.model.terms import check_term_key
+from fhirconv.model.terms import check_term_key, side_of_site
 
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
@@ -44,10 +53,11 @@ PartialDate = Annotated[
     AfterValidator(_check_partial_date),
     Field(description="A date with the precision the source gives: YYYY, YYYY-MM or YYYY-MM-DD."),
 ]
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,47}$"
 Slug = Annotated[
     str,
     Field(
-        pattern=r"^[a-z0-9][a-z0-9-]{0,47}$",
+        pattern=SLUG_PATTERN,
         description="Lower-case letters, digits and hyphens; unique within the case.",
     ),
 ]
@@ -118,12 +128,15 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+SOURCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ,:()/-]*$"
+DOI_PATTERN = r"^10\.\d{4,9}/\S+$"
+BIRADS_PATTERN = r"^([0-6]|4[a-c](-[a-c])?)$"
 Source = Annotated[
     str,
     Field(
         min_length=1,
         max_length=80,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9 ,:()/-]*$",
+        pattern=SOURCE_PATTERN,
         description="Section or figure of the report the fact is stated in, e.g. 'Case report: Case 1'.",
     ),
 ]
@@ -140,6 +153,22 @@ class Term(Frozen):
 
     text: Text
     codes: tuple[TermKey, ...] = ()
+
+
+_SIDES = {"left": "the left side", "right": "the right side", "bilateral": "both sides"}
+
+
+def _side_agrees_with_site(value: str | None, info: ValidationInfo) -> str | None:
+    """A laterality that contradicts the side built into the body site's code is refused,
+    as the import reports it in other producers' data."""
+    site = info.data.get("body_site")
+    if value is None or not isinstance(site, Term):
+        return value
+    for key in site.codes:
+        side = side_of_site(key)
+        if side is not None and side != value:
+            raise ValueError(f"{value!r} contradicts body_site code {key!r}, which names {_SIDES[side]}")
+    return value
 
 
 class Period(Frozen):
@@ -167,7 +196,7 @@ class Size(Frozen):
 class Report(Frozen):
     """Where the case comes from: the publication, and for an imported case the data it was read from."""
 
-    doi: str | None = Field(default=None, pattern=r"^10\.\d{4,9}/\S+$")
+    doi: str | None = Field(default=None, pattern=DOI_PATTERN)
     title: Text | None = None
     journal: Text | None = None
     year: int | None = Field(default=None, ge=1, le=9999)
@@ -223,6 +252,22 @@ TNM_PATTERNS = {
     "m": r"^M[01]$",
 }
 STAGE_GROUP_PATTERN = r"^(0|I{1,3}V?|IV)[A-C]?$"
+# Each pattern in plain words, for messages: nobody should have to read a regular expression.
+PATTERN_WORDS = {
+    SLUG_PATTERN: "expected an id of lower-case letters, digits and hyphens, starting with a letter "
+    "or digit, at most 48 characters",
+    SOURCE_PATTERN: "expected a section or figure of the report: letters, digits, spaces and , : ( ) / -, "
+    "starting with a letter or digit",
+    DOI_PATTERN: "expected a DOI such as 10.3389/fonc.2024.1382415 (no https://doi.org/ or doi: in front)",
+    BIRADS_PATTERN: "expected a BI-RADS category: 0 to 6, 4a, 4b or 4c, or a range such as 4b-c",
+    TNM_PATTERNS["t"]: "expected a T category without its prefix: TX, Tis, T0 to T4 with a letter where "
+    "AJCC gives one (T1c, T4d), or T1mi",
+    TNM_PATTERNS["n"]: "expected an N category without its prefix: NX, N0 to N3 with a letter where AJCC "
+    "gives one (N1a, N3c), or N1mi",
+    TNM_PATTERNS["m"]: "expected an M category without its prefix: M0 or M1",
+    STAGE_GROUP_PATTERN: "expected a stage group: 0, I, II, III or IV, with A, B or C where AJCC gives "
+    "one (IIB, IIIC)",
+}
 
 
 class Staging(Fact):
@@ -254,6 +299,8 @@ class PrimaryCancer(Fact):
     recurrences: tuple[Recurrence, ...] = ()
     clinical_status: Literal["active", "recurrence", "remission", "resolved"] = "active"
 
+    _side_agrees = field_validator("laterality")(_side_agrees_with_site)
+
     @model_validator(mode="after")
     def _quadrant_of_a_site(self) -> PrimaryCancer:
         if self.quadrant is not None and self.body_site is None:
@@ -267,6 +314,8 @@ class Specimen(Fact):
     laterality: Laterality | None = None
     collected: PartialDate | None = None
     procedure: Slug | None = Field(default=None, description="Id of the procedure that took it.")
+
+    _side_agrees = field_validator("laterality")(_side_agrees_with_site)
 
 
 class TumorMarker(Fact):
@@ -297,10 +346,12 @@ class Metastasis(Fact):
     description: Text | None = None
     sizes: tuple[Size, ...] = ()
 
+    _side_agrees = field_validator("laterality")(_side_agrees_with_site)
+
 
 class Finding(Frozen):
     description: Text
-    birads: str | None = Field(default=None, pattern=r"^([0-6]|4[a-c](-[a-c])?)$")
+    birads: str | None = Field(default=None, pattern=BIRADS_PATTERN)
     laterality: Laterality | None = None
     size: Size | None = None
 
@@ -324,6 +375,8 @@ class Procedure(Fact):
     outcome: Text | None = None
     history: bool = Field(default=False, description="Past history the report gives without a date.")
     primary: Slug | None = Field(default=None, description="Id of the cancer it treats or diagnoses.")
+
+    _side_agrees = field_validator("laterality")(_side_agrees_with_site)
 
     @model_validator(mode="after")
     def _one_time(self) -> Procedure:

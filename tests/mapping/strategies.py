@@ -12,6 +12,7 @@ from datetime import date
 from hypothesis import strategies as st
 
 from fhirconv.model.case import BLANKS, Case
+from fhirconv.model.terms import side_of_site
 from fhirconv.terminology import table
 
 # Case files name plain keys; aliases are other producers' codes, read on import only.
@@ -51,6 +52,14 @@ def term(keys=KEYS):
 
 
 laterality = st.sampled_from(["left", "right", "bilateral"])
+
+
+@st.composite
+def site_and_side(draw):
+    """body_site and laterality that agree: a site whose code names a side takes no other side."""
+    side = draw(maybe(laterality))
+    keys = KEYS if side is None else [k for k in KEYS if side_of_site(k) in (None, side)]
+    return {"body_site": draw(maybe(term(keys))), "laterality": side}
 size = st.builds(
     lambda dims, method: {"dimensions_cm": dims, **({"method": method} if method else {})},
     st.lists(st.integers(1, 300).map(lambda n: n / 10), min_size=1, max_size=3),
@@ -148,13 +157,13 @@ def cases(draw):
             )
             for _ in range(draw(st.integers(0, 2)))
         ]
-        site = draw(maybe(term()))
+        sited = draw(site_and_side())
+        site = sited["body_site"]
         primaries.append(
             fact(
                 condition=draw(term()),
                 histology=draw(maybe(term())),
-                body_site=site,
-                laterality=draw(maybe(laterality)),
+                **sited,
                 quadrant=draw(maybe(term())) if site else None,
                 diagnosis_date=draw(maybe(partial_date())),
                 sizes=draw(st.lists(size, max_size=2)),
@@ -168,8 +177,7 @@ def cases(draw):
     case["metastases"] = [
         fact(
             site=draw(term()),
-            body_site=draw(maybe(term())),
-            laterality=draw(maybe(laterality)),
+            **draw(site_and_side()),
             primary=draw(maybe(st.sampled_from(primary_ids))) if primary_ids else None,
             date=draw(maybe(partial_date())),
             confirmed_by=draw(
@@ -193,8 +201,7 @@ def cases(draw):
                     st.sampled_from(["surgery", "biopsy", "radiotherapy", "consultation", "imaging", "other"])
                 ),
                 code=draw(term()),
-                body_site=draw(maybe(term())),
-                laterality=draw(maybe(laterality)),
+                **draw(site_and_side()),
                 date=draw(partial_date()) if when == "date" else None,
                 period=draw(period) if when == "period" else None,
                 history=True if when == "history" else None,
@@ -209,8 +216,7 @@ def cases(draw):
     case["specimens"] = [
         fact(
             description=draw(text),
-            body_site=draw(maybe(term())),
-            laterality=draw(maybe(laterality)),
+            **draw(site_and_side()),
             collected=draw(maybe(partial_date())),
             procedure=ref(procedure_ids),
         )

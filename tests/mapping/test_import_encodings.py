@@ -410,9 +410,11 @@ def test_a_laterality_that_contradicts_the_site_code_is_reported(side):
     }
     result = read(bundle(procedure))
     assert result.case.procedures[0].laterality == side
+    assert result.case.procedures[0].body_site.codes == ()
     assert reasons(result)["Bundle.entry[1].resource.bodySite[0]"] == (
         "conflicting facts",
-        f"the site's code says left, its laterality {side}: kept {side}",
+        f"the site's code says left, its laterality {side}: kept {side}, and the site without the code "
+        "site.left_breast",
     )
 
 
