@@ -131,6 +131,7 @@ class Frozen(BaseModel):
 SOURCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ,:()/-]*$"
 DOI_PATTERN = r"^10\.\d{4,9}/\S+$"
 BIRADS_PATTERN = r"^([0-6]|4[a-c](-[a-c])?)$"
+URI_PATTERN = r"^\S+$"
 Source = Annotated[
     str,
     Field(
@@ -203,7 +204,7 @@ class Report(Frozen):
     source: str | None = Field(
         default=None,
         max_length=4096,
-        pattern=r"^\S+$",
+        pattern=URI_PATTERN,
         description="For an imported case: the source its producer named (meta.source), a URI.",
     )
     files: tuple[Text, ...] = Field(
@@ -259,6 +260,7 @@ PATTERN_WORDS = {
     SOURCE_PATTERN: "expected a section or figure of the report: letters, digits, spaces and , : ( ) / -, "
     "starting with a letter or digit",
     DOI_PATTERN: "expected a DOI such as 10.3389/fonc.2024.1382415 (no https://doi.org/ or doi: in front)",
+    URI_PATTERN: "expected a URI (no spaces)",
     BIRADS_PATTERN: "expected a BI-RADS category: 0 to 6, 4a, 4b or 4c, or a range such as 4b-c",
     TNM_PATTERNS["t"]: "expected a T category without its prefix: TX, Tis, T0 to T4 with a letter where "
     "AJCC gives one (T1c, T4d), or T1mi",
