@@ -191,7 +191,19 @@ def _references(walk: Walk, bundles: list[ResourceScope]) -> list[Issue]:
                 target_type = None
             loc = f"{node.path}.reference"
             if found == "missing":
-                if ref.startswith(("urn:uuid:", "urn:oid:")):
+                nested = scope.entry_of is not None and scope.entry_of is not walk.resources[0].resource
+                if ref.startswith(("urn:uuid:", "urn:oid:")) and nested:
+                    # A bundle inside a bundle (a searchset in a message, a document in a
+                    # collection) may refer to its container's entries; the HL7 validator warns.
+                    issues.append(
+                        warning(
+                            Layer.BUNDLE,
+                            loc,
+                            f"reference '{ref}' does not resolve within the nested bundle",
+                            "bundle-reference-unresolved",
+                        )
+                    )
+                elif ref.startswith(("urn:uuid:", "urn:oid:")):
                     issues.append(
                         error(
                             Layer.BUNDLE,

@@ -75,11 +75,12 @@ _EVENT_ATTR = re.compile(r"^on", re.IGNORECASE)
 
 _HTML_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 _XML_ENTITIES = frozenset({"lt", "gt", "amp", "quot", "apos"})
+XHTML_NAMESPACE = "http://www.w3.org/1999/xhtml"
+_TAGS = re.compile(r"<[^>]*>")
 
 
 def _entity(match: re.Match[str]) -> str:
-    # XHTML narratives use HTML named entities (&nbsp;) that a plain XML parser does not
-    # know; they are legal content, so they are resolved before parsing.
+    # HTML's named entities (&nbsp;) are not XML: replaced for parsing, reported by txt-1.
     name = match.group(1)
     if name in _XML_ENTITIES or name not in name2codepoint:
         return match.group(0)
@@ -94,7 +95,14 @@ def html_ok(div: Any) -> bool:
 def html_structure_ok(div: Any) -> bool:
     """txt-1: a well-formed XHTML div of the allowed elements and attributes."""
     # Only a string can be a div (and be a key of the verdict cache).
-    return isinstance(div, str) and _html_verdict(div)[0]
+    return isinstance(div, str) and not _html_verdict(div)[0]
+
+
+def html_problem(div: Any) -> str:
+    """What is wrong with a div that fails txt-1, in plain words."""
+    if not isinstance(div, str):
+        return "the div is not a string"
+    return _html_verdict(div)[0]
 
 
 def html_has_content(div: Any) -> bool:
@@ -103,24 +111,43 @@ def html_has_content(div: Any) -> bool:
 
 
 @lru_cache(maxsize=512)
-def _html_verdict(div: str) -> tuple[bool, bool]:
+def _html_verdict(div: str) -> tuple[str, bool]:
+    """(what breaks txt-1, or ""; whether txt-2's content is there)."""
+    problem = ""
+    named = [m.group(1) for m in _HTML_ENTITY.finditer(div) if m.group(1) not in _XML_ENTITIES]
+    if named:
+        problem = (
+            f"the div uses the HTML entity &{named[0]};, which XHTML narrative does not allow: "
+            "only &lt; &gt; &amp; &quot; &apos; and numeric references such as &#160;"
+        )
     try:
         root = ElementTree.fromstring(_HTML_ENTITY.sub(_entity, div))
-    except ElementTree.ParseError:
-        return False, False
-    if root.tag != f"{_XHTML}div":
-        return False, False
+    except ElementTree.ParseError as err:
+        # Whether there is content is still plain to see: text outside the tags.
+        return f"the div is not well-formed XML ({err})", bool(_TAGS.sub("", div).strip())
+    namespace, _, local = root.tag.rpartition("}") if isinstance(root.tag, str) else ("", "", "")
+    if local != "div":
+        return f"the root element is <{local}>, not <div>", False
+    if not namespace:
+        problem = problem or f'the div lacks the XHTML namespace (xmlns="{XHTML_NAMESPACE}")'
+    elif namespace != "{" + XHTML_NAMESPACE:
+        problem = problem or f"the div is in the namespace {namespace[1:]}, not {XHTML_NAMESPACE}"
     has_content = False
-    structure = True
     for node in root.iter():
         tag = node.tag
-        if not isinstance(tag, str) or not tag.startswith(_XHTML) or tag[len(_XHTML) :] not in _ALLOWED_TAGS:
-            structure = False
-        if any(_EVENT_ATTR.match(name) for name in node.attrib):
-            structure = False
-        if tag == f"{_XHTML}img" or (node.text and node.text.strip()) or (node.tail and node.tail.strip()):
+        if not isinstance(tag, str):
+            continue
+        name = tag.rpartition("}")[2]
+        foreign = tag.startswith("{") and not tag.startswith(_XHTML)
+        if not problem and (foreign or name not in _ALLOWED_TAGS):
+            problem = f"the element <{name}> is not allowed in narrative"
+        if not problem:
+            event = next((a for a in node.attrib if _EVENT_ATTR.match(a)), None)
+            if event is not None:
+                problem = f"the event attribute {event} is not allowed in narrative"
+        if name == "img" or (node.text and node.text.strip()) or (node.tail and node.tail.strip()):
             has_content = True
-    return structure, has_content
+    return problem, has_content
 
 
 def _has_value(inputs: list[Any]) -> list[bool]:

@@ -349,6 +349,9 @@ def check(walk: Walk) -> list[Issue]:
                 for key, severity, human, _ in node.element["cons"]:
                     check_native = NATIVE_ELEMENT.get(key)
                     if check_native is not None and not check_native(value):
+                        if key == "txt-1":
+                            # The definition's long text says what is allowed; say what is wrong.
+                            human = f"the narrative is not FHIR's XHTML: {fhirpath.html_problem(value)}"
                         issues.append(_issue(severity, node.path, key, human))
             cons = constraints_for(node) if ("cons" in node.element or node.context is not None) else ()
             if cons:

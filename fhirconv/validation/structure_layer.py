@@ -110,6 +110,8 @@ def _translate(resource: dict[str, Any], path: str, errors: list[dict[str, Any]]
     issues: list[Issue] = []
     for err in errors:
         loc = [p[:-5] if isinstance(p, str) and p.endswith("__ext") else p for p in err["loc"]]
+        while loc and loc[-1] in ("root", "__root__"):
+            loc.pop()  # pydantic's name for the model itself, not a FHIR element
         owner_type, owner_parts = _owner(resource, loc)
         kind = err["type"]
         element = resolve(owner_type, owner_parts)
@@ -125,6 +127,12 @@ def _translate(resource: dict[str, Any], path: str, errors: list[dict[str, Any]]
             continue  # a primitive R4's own pattern accepts, whatever R4B's regex says
         message = _MESSAGES.get(kind) or str(err["msg"]).removeprefix("Value error, ")
         value = err.get("input")
+        expected = _expected(kind, element, str(err["msg"]))
+        if expected is not None:
+            message = f"expected {expected}, found {_json_kind(value)}"
+            rule = "structure-type"
+            issues.append(error(Layer.STRUCTURE, join(path, loc), message, rule))
+            continue
         if kind not in _MESSAGES and isinstance(value, str | int | float | bool):
             message = f"{message} (found {value!r})"
         rule = _RULES.get(kind) or "structure-" + kind.replace("_", "-").replace(".", "-")
@@ -136,6 +144,44 @@ def _translate(resource: dict[str, Any], path: str, errors: list[dict[str, Any]]
             rule = "structure-choice"
         issues.append(error(Layer.STRUCTURE, join(path, loc), message, rule))
     return issues
+
+
+_JSON_TYPES = {
+    "list_type": "an array (the element repeats)",
+    "string_type": "a string",
+    "bool_type": "a boolean",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "decimal_type": "a number",
+    "dict_type": "an object",
+    "model_type": "an object",
+}
+
+
+def _expected(kind: str, element: Any, message: str) -> str | None:
+    """What JSON the element needs, when pydantic's complaint is about the JSON kind of a value."""
+    type_code = element.type if isinstance(element, tuple) else ""
+    if kind in _JSON_TYPES:
+        return _JSON_TYPES[kind]
+    if kind == "json_invalid" or (kind == "model_validation_format" and "but got type <class" in message):
+        return f"an object ({type_code})" if type_code else "an object"
+    if kind in ("date_type", "datetime_type", "time_type") and type_code:
+        return f"a string ({type_code})"
+    return None
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return f"a string ({value!r})" if len(value) <= 40 else "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "null"
 
 
 _CHOICE = re.compile(r"Any of one field value is expected from this list (\[.*?\]), but got multiple")

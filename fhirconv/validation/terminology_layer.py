@@ -114,15 +114,20 @@ def _normal(text: str) -> str:
 def display_accepted(display: str, system: str, concept: ConceptLike) -> bool:
     """Whether a display is one the table accepts, ignoring case and runs of whitespace.
 
-    For SNOMED CT a table display that is a fully specified name ("Chemotherapy
-    (procedure)") also accepts the name without its semantic tag, which is how the
-    preferred term usually reads.
+    A concept the table knows no display for accepts any (it cannot judge).  For SNOMED
+    CT a fully specified name ("Chemotherapy (procedure)") and the same name without
+    its semantic tag, which is how the preferred term usually reads, stand for each
+    other in either direction.
     """
+    accepted = [a for a in concept.displays if a.strip()]
+    if not accepted:
+        return True
     wanted = _normal(display)
-    for accepted in concept.displays:
-        if _normal(accepted) == wanted:
+    bare = _normal(_SEMANTIC_TAG.sub("", display)) if system == SNOMED else wanted
+    for candidate in accepted:
+        if _normal(candidate) == wanted:
             return True
-        if system == SNOMED and _normal(_SEMANTIC_TAG.sub("", accepted)) == wanted:
+        if system == SNOMED and _normal(_SEMANTIC_TAG.sub("", candidate)) in (wanted, bare):
             return True
     return False
 

@@ -91,4 +91,5 @@ def test_a_div_that_is_not_a_string_is_an_error_not_an_internal_failure():
     # Found by the random test above: txt-1/txt-2 were asked about a dict.
     issues = validate_resource({"resourceType": "Patient", "text": {"status": "generated", "div": {}}})
     assert no_internal_failures(issues) == []
-    assert {"structure-string-type", "txt-1"} <= {i.rule for i in issues}
+    assert {"structure-type", "txt-1"} <= {i.rule for i in issues}
+    assert "expected a string, found an object" in {i.message for i in issues}
