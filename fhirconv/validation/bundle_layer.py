@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fhirconv.validation import definitions
+from fhirconv.validation import bundle_rules, definitions
 from fhirconv.validation.issues import Issue, Layer, error, warning
 from fhirconv.validation.walker import ResourceScope, Walk
 
@@ -31,6 +31,8 @@ def check(walk: Walk) -> list[Issue]:
     for scope in bundles:
         issues.extend(_bundle_invariants(scope))
     issues.extend(_references(walk, bundles))
+    if bundles:
+        issues.extend(bundle_rules.check(walk))
     return issues
 
 

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from fhirconv.validation import definitions, fhirpath
+from fhirconv.validation import datatypes, definitions, fhirpath
+from fhirconv.validation.datatypes import MAX_STRING, STRING_TYPES
 from fhirconv.validation.issues import Issue, Layer, error, information, warning
 from fhirconv.validation.walker import Node, ResourceScope, Walk
 
@@ -345,6 +346,13 @@ def check(walk: Walk) -> list[Issue]:
                         "structure-invalid-date",
                     )
                 )
+            if node.type in STRING_TYPES:
+                if len(value) > MAX_STRING if isinstance(value, str) else False:
+                    issues.extend(datatypes.check_length(value, node.path))
+            elif node.type == "base64Binary":
+                issues.extend(datatypes.check_base64(value, node.path))
+            elif node.type == "Attachment":
+                issues.extend(datatypes.check_attachment(value, node.path))
             if "cons" in node.element:
                 for key, severity, human, _ in node.element["cons"]:
                     check_native = NATIVE_ELEMENT.get(key)
@@ -383,6 +391,7 @@ def _run(
     issues: list[Issue],
     failed_to_run: set[str],
 ) -> None:
+    expression = CORRECTED.get((key, expression), expression)
     try:
         result = fhirpath.evaluate(expression, value, base, scope.resource, scope.root)
     # fhirpathpy raises bare Exception for what it does not implement.
@@ -398,9 +407,34 @@ def _run(
                 )
             )
         return
-    # An empty result is "unknown" (partial dates that cannot be ordered): not a failure.
-    if result == [False]:
+    # As in the HL7 validator, an invariant holds only when it evaluates to true: false
+    # and an empty result both fail it.
+    if result == [False] or result == []:
         issues.append(_issue(severity, location, key, human))
+
+
+# R4 invariants published with a wrong expression, and the corrected form the HL7 validator
+# applies in their place (keyed by key and the published expression, so that a fixed
+# definition is left alone).
+CORRECTED: dict[tuple[str, str], str] = {
+    # "If there are more than one enableWhen": count() > 2 let exactly two through.
+    (
+        "que-12",
+        "enableWhen.count() > 2 implies enableBehavior.exists()",
+    ): "enableWhen.count() > 1 implies enableBehavior.exists()",
+    # category.select($this='problem-list-item') compares a CodeableConcept with a string,
+    # which is never true yet never empty: the invariant failed on every Condition with a
+    # category and no clinicalStatus.  The corrected form looks at the category's codings.
+    (
+        "con-3",
+        "clinicalStatus.exists() or verificationStatus.coding.where(system='http://terminology.hl7.org/"
+        "CodeSystem/condition-ver-status' and code = 'entered-in-error').exists() or "
+        "category.select($this='problem-list-item').empty()",
+    ): "clinicalStatus.exists() or verificationStatus.coding.where(system='http://terminology.hl7.org/"
+    "CodeSystem/condition-ver-status' and code = 'entered-in-error').exists() or "
+    "category.coding.where(system='http://terminology.hl7.org/CodeSystem/condition-category' and "
+    "code='problem-list-item').empty()",
+}
 
 
 @cache

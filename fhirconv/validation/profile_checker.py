@@ -244,7 +244,7 @@ class Checker:
                 f"{key}-not-evaluated",
             )
             return
-        if result == [False]:
+        if result == [False] or result == []:  # empty fails, as in the HL7 validator
             make = error if severity == "error" else warning
             self.issues.append(make(Layer.PROFILE, path, f"{self.profile.name}: {key}: {human}", key))
 

@@ -1,0 +1,98 @@
+"""Rules of the R4 data types that neither the JSON schema nor the models check.
+
+* base64Binary: the alphabet and the padding (``=`` only at the end, at most two);
+  whitespace is allowed, as in XML Schema's base64Binary;
+* Attachment: ``size`` is the number of bytes of the decoded ``data``, and ``hash``
+  the base64 of its SHA-1 (Attachment.size, Attachment.hash);
+* strings: "Strings SHALL NOT exceed 1MB (1024*1024 characters) in size" (string and
+  the types derived from it).
+
+Each returns issues of the structure layer at the element's FHIRPath location.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from typing import Any
+
+from fhirconv.validation.issues import Issue, Layer, error
+
+MAX_STRING = 1024 * 1024
+STRING_TYPES = frozenset({"string", "markdown", "code", "id"})
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_SPACE = re.compile(r"\s+")
+
+
+def decoded(value: str) -> bytes | None:
+    """The bytes of a base64Binary value, or None when it is not valid base64."""
+    text = _SPACE.sub("", value)
+    if len(text) % 4 or not _BASE64.fullmatch(text):
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def check_base64(value: Any, path: str) -> list[Issue]:
+    if not isinstance(value, str) or decoded(value) is not None:
+        return []
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    return [
+        error(
+            Layer.STRUCTURE,
+            path,
+            f"{shown!r} is not valid base64: only A-Z a-z 0-9 + / in groups of four, "
+            "with = padding only at the end",
+            "structure-base64",
+        )
+    ]
+
+
+def check_attachment(value: Any, path: str) -> list[Issue]:
+    if not isinstance(value, dict) or not isinstance(value.get("data"), str):
+        return []
+    data = decoded(value["data"])
+    if data is None:
+        return []  # the base64 check reports it
+    issues = []
+    size = value.get("size")
+    if isinstance(size, int) and not isinstance(size, bool) and size != len(data):
+        issues.append(
+            error(
+                Layer.STRUCTURE,
+                f"{path}.size",
+                f"size is {size} but the data holds {len(data)} bytes",
+                "structure-attachment-size",
+            )
+        )
+    digest = value.get("hash")
+    if isinstance(digest, str):
+        actual = base64.b64encode(hashlib.sha1(data).digest()).decode()
+        if _SPACE.sub("", digest) != actual:
+            issues.append(
+                error(
+                    Layer.STRUCTURE,
+                    f"{path}.hash",
+                    f"hash is not the SHA-1 of the data (the data's is {actual})",
+                    "structure-attachment-hash",
+                )
+            )
+    return issues
+
+
+def check_length(value: Any, path: str) -> list[Issue]:
+    if isinstance(value, str) and len(value) > MAX_STRING:
+        return [
+            error(
+                Layer.STRUCTURE,
+                path,
+                f"a string of {len(value):,} characters; "
+                "FHIR strings SHALL NOT exceed 1MB (1,048,576 characters)",
+                "structure-string-too-long",
+            )
+        ]
+    return []
