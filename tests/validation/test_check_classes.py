@@ -311,3 +311,61 @@ def test_extension_context_of_use():
 def test_extension_value_type_from_its_definition():
     birth_place = {"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace", "valueString": "Oslo"}
     assert ("profile-type", "Patient.extension[0].valueString") in rules(patient(extension=[birth_place]))
+
+
+# -- StructureDefinitions as input -----------------------------------------------------------
+
+
+def test_published_profiles_have_only_legal_paths(fhir_package):
+    import json
+
+    checked = 0
+    for name in ("hl7.fhir.uv.ips", "hl7.fhir.us.mcode"):
+        for path in sorted(fhir_package(name).glob("StructureDefinition-*.json")):
+            sd = json.loads(path.read_text())
+            found = [i for i in validate_resource(sd, layers=(Layer.PROFILE,)) if i.rule == "sd-illegal-path"]
+            assert found == [], (path.name, found[:2])
+            checked += sd.get("derivation") == "constraint"
+    assert checked > 60
+
+
+def test_an_illegal_differential_path_is_reported(fhir_package):
+    import json
+
+    sd = json.loads((fhir_package("hl7.fhir.uv.ips") / "StructureDefinition-Patient-uv-ips.json").read_text())
+    sd["differential"]["element"].append({"id": "Patient.name.surname", "path": "Patient.name.surname"})
+    sd["differential"]["element"].append({"id": "Observation.code", "path": "Observation.code"})
+    found = [
+        (i.location, i.message)
+        for i in validate_resource(sd, layers=(Layer.PROFILE,))
+        if i.rule == "sd-illegal-path"
+    ]
+    n = len(sd["differential"]["element"])
+    assert found == [
+        (
+            f"StructureDefinition.differential.element[{n - 2}].path",
+            "differential element path 'Patient.name.surname' names 'Patient.name.surname', which Patient "
+            "does not have; no snapshot can be generated",
+        ),
+        (
+            f"StructureDefinition.differential.element[{n - 1}].path",
+            "differential element path 'Observation.code' does not start with the type the profile "
+            "constrains (Patient); no snapshot can be generated",
+        ),
+    ]
+
+
+def test_choice_type_and_data_type_paths_are_legal():
+    from fhirconv.validation.structure_definitions import _problem
+
+    for path in (
+        "Observation.valueQuantity.code",
+        "Observation.value[x].unit",
+        "Observation.code.coding.system",
+        "Observation.component.value[x]",
+        "Patient.birthDate.extension",
+        "Questionnaire.item.item.linkId",
+        "Extension.value[x]",
+    ):
+        assert _problem(path.split(".")[0], path) is None, path
+    assert _problem("Observation", "Observation.valueQuantity.coding") is not None
