@@ -205,7 +205,9 @@ def _translate(err: Any, base: str) -> list[Issue]:
     where = join(base, err.absolute_path)
     validator = err.validator
     if validator == "additionalProperties":
-        extras = re.findall(r"'([^']+)'", err.message.split("(", 1)[-1]) or ["?"]
+        # From the instance, not the message: a key may be empty or hold a quote.
+        known = err.schema.get("properties", {})
+        extras = [key for key in err.instance if key not in known]
         return [
             error(Layer.SCHEMA, f"{where}.{key}", f"unknown element '{key}'", "schema-unknown-element")
             for key in extras

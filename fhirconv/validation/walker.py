@@ -71,7 +71,7 @@ def _children(obj: dict[str, Any], ctx: Context, path: str, scope: ResourceScope
     for key, value in obj.items():
         if key == "resourceType":
             continue
-        if key[0] == "_":
+        if key[:1] == "_":  # an empty key is JSON too
             found = child(ctx, key[1:])
             if found is None:
                 continue
