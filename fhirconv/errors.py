@@ -68,6 +68,12 @@ class MappingError(FhirconvError):
     """A fact that the mapping cannot express, or a resource it cannot read."""
 
 
+class SchedulerUnreachable(FhirconvError):
+    """A Dask scheduler named by --scheduler that does not answer (exit 3, as for a server)."""
+
+    exit_code = ExitCode.SERVER_UNREACHABLE
+
+
 class FindingsError(FhirconvError):
     """The command ran to the end and found problems (exit 1)."""
 

@@ -204,3 +204,54 @@ def check_outputs(outputs: dict[str, Path | str | None]) -> None:
             place = "standard output" if where == "-" else str(output)
             raise InputError(f"{seen[where]} and {option} would both write to {place}")
         seen[where] = option
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path, *, replace: bool = False) -> Iterator[Path]:
+    """A new, empty folder beside ``target`` to fill; it becomes ``target`` only when the
+    ``with`` block ends without an exception, else it is removed.  A failed run leaves
+    nothing that looks complete, and an existing ``target`` untouched.
+
+    An existing ``target`` must be an empty folder, unless ``replace`` says to put the new
+    one in its place (the old one is moved aside first, then removed).
+    """
+    import shutil
+    import tempfile
+
+    check_new_directory(target, replace=replace)
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp"))
+    except OSError as err:
+        raise _cannot_write(target, err) from None
+    try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temp, 0o777 & ~mask)  # mkdtemp makes it private; a folder made by mkdir would not be
+        yield temp
+        _sync_directory(temp)
+        if target.exists():
+            old = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.", suffix=".old"))
+            os.replace(target, old / target.name)
+            os.replace(temp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(temp, target)
+        _sync_directory(parent)
+    except OSError as err:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise _cannot_write(target, err) from None
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+
+
+def check_new_directory(target: Path, *, replace: bool = False) -> None:
+    """Refuse, before any work, an output folder that cannot be (re)placed."""
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise InputError(f"{target}: exists and is not a folder")
+    if not replace and any(target.iterdir()):
+        raise InputError(f"{target}: exists and is not empty; name a new folder or add --force to replace it")

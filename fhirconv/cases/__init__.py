@@ -42,6 +42,34 @@ def load_case(name_or_path: str) -> Case:
     )
 
 
+def case_source(name_or_path: str) -> tuple[str, str]:
+    """(name for messages, text) of a built-in case or a case file, read here: a batch sends
+    the text to its workers, which need not see the file."""
+    from fhirconv.model.load import read_case_file
+
+    path = Path(name_or_path)
+    if path.suffix.lower() in (".yaml", ".yml", ".json") or path.exists():
+        return str(path), read_case_file(path)
+    if name_or_path in builtin_names():
+        return f"<built-in {name_or_path}>", builtin_text(name_or_path)
+    raise UnknownCaseError(
+        f"{name_or_path!r} is neither a built-in case ({', '.join(builtin_names())}) nor a case file"
+    )
+
+
+def parse_case_source(label: str, text: str) -> Case:
+    """The case in ``text`` (from :func:`case_source`); a file that is no case file is named
+    for what it is, as :func:`load_case` names it."""
+    from fhirconv.model.load import parse_case_text
+
+    try:
+        return parse_case_text(text, label)
+    except CaseFileError as err:
+        if label.startswith("<built-in "):
+            raise
+        raise _what_it_is(text.encode("utf-8"), label) or err from None
+
+
 def _what_it_is(data: bytes | None, name: str) -> Exception | None:
     """An error naming what a file that is no case file holds instead (None: nothing in particular)."""
     from fhirconv.kinds import FOR_CASES, Kind, recognise, wrong_kind

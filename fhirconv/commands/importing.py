@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from fhirconv.commands.engine_options import engine_options
 from fhirconv.commands.options import output_option
-from fhirconv.errors import FindingsError, MappingError
+from fhirconv.errors import FindingsError, InputError, MappingError
 
 if TYPE_CHECKING:
     from fhirconv.mapping.reading import Unmapped
@@ -39,6 +40,14 @@ if TYPE_CHECKING:
     help="DOI of the publication the case comes from, for bundles that do not name one "
     "(the case records the files it was read from either way).",
 )
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Read a Bulk Data export (folder, manifest or NDJSON files) and write one case file per "
+    "patient into this new folder (replaced only when complete).",
+)
+@click.option("--force", is_flag=True, help="Replace an --out-dir that exists and is not empty.")
+@engine_options
 def import_command(
     bundles: tuple[Path, ...],
     output: Path | None,
@@ -46,6 +55,11 @@ def import_command(
     strict: bool,
     lenient: bool,
     doi: str | None,
+    out_dir: Path | None,
+    force: bool,
+    jobs: int | None,
+    engine: str,
+    scheduler: str | None,
 ) -> None:
     """Read a FHIR R4 bundle (or resources, or NDJSON files) back into a case file.
 
@@ -57,6 +71,10 @@ def import_command(
     the publication (--doi) when one is named, the files read, and the
     meta.source their resources share.
 
+    With --out-dir, a FHIR Bulk Data export (its folder, its manifest.json or its
+    NDJSON files) becomes one case file per patient, read a patient at a time; a
+    patient that fails is reported and the others are still written (exit 1).
+
     \b
     Examples:
       fhirconv import examples/case1.bundle.json -o case1.yaml
@@ -64,7 +82,16 @@ def import_command(
       fhirconv import pulled.json --report report.json --strict
       fhirconv import converter-output.json --lenient -o case.yaml
       fhirconv import Patient.ndjson Condition.ndjson Observation.ndjson --doi 10.1000/xyz
+      fhirconv import bulk-export/ --out-dir cases/
     """
+    if out_dir is not None:
+        if output is not None:
+            raise click.UsageError("-o writes one case; with --out-dir every case goes into the folder")
+        chosen = (jobs, engine, scheduler)
+        _import_bulk(list(bundles), out_dir, report_file, strict, lenient, doi, force, *chosen)
+        return
+    if any(b.is_dir() for b in bundles):
+        raise click.UsageError("a folder (a Bulk Data export) holds many patients: give --out-dir")
     from fhirconv.fileio import check_outputs, dump_json, is_stdout, write_output
     from fhirconv.importing.reader import case_to_yaml, import_entries, read_files, report_json, report_text
 
@@ -85,6 +112,79 @@ def import_command(
     click.echo(report_text(result.unmapped), err=True, nl=False)
     if strict and result.unmapped:
         raise FindingsError(f"{len(result.unmapped)} element(s) not mapped (--strict)")
+
+
+def _import_bulk(
+    inputs: list[Path],
+    out_dir: Path,
+    report_file: Path | None,
+    strict: bool,
+    lenient: bool,
+    doi: str | None,
+    force: bool,
+    jobs: int | None,
+    engine_kind: str,
+    scheduler: str | None,
+) -> None:
+    from functools import partial
+
+    from fhirconv.bulk.importing import build_index, import_export, import_partition, warm
+    from fhirconv.bulk.manifest import BulkFile, folder_files, load_manifest, read_manifest
+    from fhirconv.fileio import atomic_directory, check_new_directory, dump_json, write_output
+    from fhirconv.parallel import make_engine, run_partitions
+    from fhirconv.progress import progress
+
+    engine = make_engine(engine_kind, jobs, scheduler)
+    check_new_directory(out_dir, replace=force)
+    files: list[BulkFile] = []
+    problems: list[str] = []
+    for path in inputs:
+        manifest = load_manifest(path) if path.is_file() and path.suffix.lower() == ".json" else None
+        if path.is_dir():
+            found, trouble = folder_files(path)
+        elif manifest is not None:
+            found, trouble = read_manifest(path, manifest)
+        elif path.is_file():
+            found, trouble = [BulkFile(path)], []
+        else:
+            found, trouble = [], [f"{path}: no such file or folder"]
+        files.extend(found)
+        problems.extend(trouble)
+    index = build_index(files)
+    problems.extend(index.broken)
+    for line in problems:
+        click.echo(f"Error: {line}", err=True)
+    run = partial(run_partitions, import_partition, engine=engine, warm=warm)
+    patients = len(index.patients)
+    with atomic_directory(out_dir, replace=force) as folder, progress("Importing", patients) as advance:
+        summary = import_export(
+            index,
+            folder,
+            doi,
+            lenient,
+            run,
+            report=lambda line: click.echo(f"Error: {line}", err=True),
+            advance=advance,
+            keep_report=report_file is not None,
+        )
+    if report_file is not None:
+        report = {"cases": summary.cases, "failures": summary.failures, "unusable": problems}
+        write_output(dump_json(report), report_file)
+    unowned = ", ".join(f"{count} {rtype}" for rtype, count in sorted(index.unowned.items()))
+    click.echo(
+        f"Imported {summary.imported} of {summary.patients} patient{'s' if summary.patients != 1 else ''} "
+        f"({summary.resources} resources) into {out_dir}; {summary.unmapped} element(s) not mapped"
+        + (" (--report lists them)" if summary.unmapped and report_file is None else "")
+        + f"; {len(summary.failures)} failed"
+        + (f"; not about any patient, not imported: {unowned}" if unowned else ""),
+        err=True,
+    )
+    if problems:
+        raise InputError(f"{len(problems)} input problem(s) (listed above); the rest was imported")
+    if summary.failures:
+        raise FindingsError(f"{len(summary.failures)} of {summary.patients} patients could not be imported")
+    if strict and summary.unmapped:
+        raise FindingsError(f"{summary.unmapped} element(s) not mapped (--strict)")
 
 
 @click.command("roundtrip")

@@ -105,30 +105,39 @@ def _text(data: bytes, name: str) -> str:
 
 
 def _ndjson_entries(text: str, name: str, validate: bool, problems: list[Unmapped] | None) -> list[Entry]:
-    from fhirconv.validation.json_layer import JsonSyntaxError, parse
-
     entries: list[Entry] = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{name}:{number}"
-        try:
-            resource, duplicates = parse(line)
-        except JsonSyntaxError as err:
-            located = err.located(where).replace(f"{where}:1:", f"{where}:", 1)
-            if problems is None:
-                raise InputError(located) from None
-            problems.append(Unmapped(where, "invalid", located.split(": ", 1)[1]))
-            continue
-        if not isinstance(resource, dict):
-            if problems is None:
-                raise InputError(f"{where}: expected a FHIR resource (a JSON object)")
-            problems.append(Unmapped(where, "invalid", "not a FHIR resource (a JSON object): not imported"))
-            continue
-        if validate and _check(resource, duplicates, where, f"{where}: ", problems):
-            continue
-        entries.append((f"{where}: {resource.get('resourceType')}", resource, None))
+        if line.strip():
+            entry = line_entry(line, name, number, validate=validate, problems=problems)
+            if entry is not None:
+                entries.append(entry)
     return entries
+
+
+def line_entry(
+    line: str, name: str, number: int, *, validate: bool = True, problems: list[Unmapped] | None = None
+) -> Entry | None:
+    """Line ``number`` of the NDJSON file ``name`` as an entry, validated first; None when it
+    cannot be read and ``problems`` (lenient) takes the reason instead of an error."""
+    from fhirconv.validation.json_layer import JsonSyntaxError, parse
+
+    where = f"{name}:{number}"
+    try:
+        resource, duplicates = parse(line)
+    except JsonSyntaxError as err:
+        located = err.located(where).replace(f"{where}:1:", f"{where}:", 1)
+        if problems is None:
+            raise InputError(located) from None
+        problems.append(Unmapped(where, "invalid", located.split(": ", 1)[1]))
+        return None
+    if not isinstance(resource, dict):
+        if problems is None:
+            raise InputError(f"{where}: expected a FHIR resource (a JSON object)")
+        problems.append(Unmapped(where, "invalid", "not a FHIR resource (a JSON object): not imported"))
+        return None
+    if validate and _check(resource, duplicates, where, f"{where}: ", problems):
+        return None
+    return (f"{where}: {resource.get('resourceType')}", resource, None)
 
 
 # A validation error's entry, when it is inside one: the resource that cannot be read.

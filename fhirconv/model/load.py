@@ -108,15 +108,19 @@ def _plain_error(text: str) -> yaml.YAMLError:
 
 
 def load_case_file(path: Path) -> Case:
+    return parse_case_text(read_case_file(path), str(path))
+
+
+def read_case_file(path: Path) -> str:
+    """The text of a case file, or a :class:`CaseFileError` naming why it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CaseFileError(f"{path}: no such file") from None
     except UnicodeDecodeError as err:
         raise CaseFileError(f"{path}: not UTF-8 text (byte {err.start})") from None
     except OSError as err:
         raise CaseFileError(f"{path}: cannot read: {err.strerror}") from None
-    return parse_case_text(text, str(path))
 
 
 # -- duplicate keys ---------------------------------------------------------------------------

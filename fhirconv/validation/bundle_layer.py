@@ -11,6 +11,7 @@ not only in bundles (a contained target, an allowed type).
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from typing import Any
 
 from fhirconv.validation import bundle_rules, definitions
@@ -25,12 +26,14 @@ _REST = re.compile(
 )
 
 
-def check(walk: Walk) -> list[Issue]:
+def check(walk: Walk, known: Container[str] | None = None) -> list[Issue]:
+    """``known``: the ``Type/id`` of every resource of the Bulk Data export a resource outside
+    any Bundle belongs to; its relative references must name one of them."""
     issues: list[Issue] = []
     bundles = [s for s in walk.resources if s.resource.get("resourceType") == "Bundle"]
     for scope in bundles:
         issues.extend(_bundle_invariants(scope))
-    issues.extend(_references(walk, bundles))
+    issues.extend(_references(walk, bundles, known))
     if bundles:
         issues.extend(bundle_rules.check(walk))
     return issues
@@ -168,7 +171,7 @@ class _Index:
                 self.by_type_id.setdefault((rtype, rid), resource)
 
 
-def _references(walk: Walk, bundles: list[ResourceScope]) -> list[Issue]:
+def _references(walk: Walk, bundles: list[ResourceScope], known: Container[str] | None) -> list[Issue]:
     issues: list[Issue] = []
     indexes = {id(b.resource): _Index(b.resource) for b in bundles}
     entries = {id(b.resource): _entries(b.resource) for b in bundles}
@@ -187,12 +190,21 @@ def _references(walk: Walk, bundles: list[ResourceScope]) -> list[Issue]:
             if not isinstance(ref, str):
                 continue
             targets = node.element.get("targets", [])
-            target_type, found = _resolve(ref, scope, index, entry_url)
+            target_type, found = _resolve(ref, scope, index, entry_url, known)
             if target_type is not None and target_type not in types and "://" in ref:
                 # An absolute URL that merely looks RESTful (.../Network/x): not a resource type.
                 target_type = None
             loc = f"{node.path}.reference"
-            if found == "missing":
+            if found == "missing" and index is None:
+                issues.append(
+                    warning(
+                        Layer.BUNDLE,
+                        loc,
+                        f"reference '{ref}' does not resolve: no resource of the export has this type and id",
+                        "bulk-reference-unresolved",
+                    )
+                )
+            elif found == "missing":
                 nested = scope.entry_of is not None and scope.entry_of is not walk.resources[0].resource
                 if ref.startswith(("urn:uuid:", "urn:oid:")) and nested:
                     # A bundle inside a bundle (a searchset in a message, a document in a
@@ -276,7 +288,7 @@ def _references(walk: Walk, bundles: list[ResourceScope]) -> list[Issue]:
 
 
 def _resolve(
-    ref: str, scope: ResourceScope, index: _Index | None, entry_url: str | None
+    ref: str, scope: ResourceScope, index: _Index | None, entry_url: str | None, known: Container[str] | None
 ) -> tuple[str | None, str]:
     """(type of the target if known, 'found' | 'missing' | 'contained' | 'unknown')."""
     if ref.startswith("#"):
@@ -288,6 +300,8 @@ def _resolve(
         return None, "contained"  # ref-1 reports it
     if index is None:
         match = _REST.match(ref)
+        if match is not None and known is not None and match["base"] is None and scope.entry_of is None:
+            return match["type"], "found" if f"{match['type']}/{match['id']}" in known else "missing"
         return (match["type"] if match else None), "unknown"
     if ref in index.by_url:
         return str(index.by_url[ref].get("resourceType")), "found"

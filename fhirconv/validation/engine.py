@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,6 +44,7 @@ def validate_resource(
     own: bool | None = None,
     igs: tuple[str, ...] = (),
     strict_profiles: bool = False,
+    known: Container[str] | None = None,
 ) -> list[Issue]:
     """Validate a parsed JSON resource (a Bundle included) with every layer after JSON parsing.
 
@@ -52,7 +53,9 @@ def validate_resource(
     in a system its table covers must be known (None: decided from ``meta``);
     ``layers`` restricts the run to some layers (benchmarks); ``igs`` names FHIR packages
     whose profiles, extensions and value sets the profile layer uses besides the built-in
-    ones, and ``strict_profiles`` makes a claimed profile that is not available an error.
+    ones, and ``strict_profiles`` makes a claimed profile that is not available an error;
+    ``known`` holds the ``Type/id`` of every resource of a Bulk Data export the resource is
+    part of, for its references to resolve against.
     """
     wanted = set(layers or ALL_LAYERS)
     if not profiles:
@@ -60,7 +63,7 @@ def validate_resource(
     options = ProfileOptions(igs, strict_profiles)
     with _no_gc_pauses():
         issues = json_layer.check_tree(resource, {}) if layers is None or Layer.JSON in wanted else []
-        return _after_json(resource, issues, wanted, terminology, own, options)
+        return _after_json(resource, issues, wanted, terminology, own, options, known)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +81,7 @@ def _after_json(
     terminology: Any,
     own: bool | None = None,
     options: ProfileOptions = ProfileOptions(),
+    known: Container[str] | None = None,
 ) -> list[Issue]:
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
         if not issues:
@@ -99,7 +103,7 @@ def _after_json(
         return walk_[0]
 
     if Layer.BUNDLE in wanted:
-        runs.append((Layer.BUNDLE, lambda: bundle_layer.check(walked())))
+        runs.append((Layer.BUNDLE, lambda: bundle_layer.check(walked(), known)))
     if Layer.INVARIANT in wanted:
         runs.append((Layer.INVARIANT, lambda: invariants.check(walked())))
     if Layer.PROFILE in wanted:
@@ -158,7 +162,8 @@ def validate_bytes(
     igs: tuple[str, ...] = (),
     strict_profiles: bool = False,
 ) -> list[Issue]:
-    """Validate raw bytes: JSON (one resource) or, when ``source`` ends in .ndjson, one resource a line."""
+    """Validate raw bytes: JSON (one resource) or, when ``source`` ends in .ndjson or .jsonl,
+    one resource a line."""
     options = ProfileOptions(igs, strict_profiles)
     with _no_gc_pauses():
         return _validate_bytes(
@@ -169,7 +174,7 @@ def validate_bytes(
 def _validate_bytes(
     data: bytes, *, source: str, profiles: bool, terminology: Any, options: ProfileOptions
 ) -> list[Issue]:
-    if source.endswith(".ndjson"):
+    if source.lower().endswith((".ndjson", ".jsonl")):
         return _validate_ndjson(data, profiles=profiles, terminology=terminology, options=options)
     try:
         text, issues = json_layer.decode(data)
@@ -206,32 +211,77 @@ def _validate_ndjson(
     if not profiles:
         wanted.discard(Layer.PROFILE)
     for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            value, duplicates = json_layer.parse(line)
-        except json_layer.JsonSyntaxError as err:
-            issues.append(
-                dataclasses.replace(
-                    error(
-                        Layer.JSON,
-                        f"line {number}, column {err.column}",
-                        err.message.replace("line 1, ", ""),
-                        "json-syntax",
-                    ),
-                    line=number,
-                )
-            )
-            continue
-        found = json_layer.check_tree(value, duplicates)
-        found = _after_json(value, found, wanted, terminology, None, options)
-        issues.extend(dataclasses.replace(i, line=number) for i in found)
+        if line.strip():
+            issues.extend(_line(line, number, wanted, terminology, options, None))
     if not text.strip():
         issues.append(
             error(Layer.JSON, "(document)", "the NDJSON file holds no resources", "json-empty-file")
         )
     issues.sort(key=sort_key)
     return issues
+
+
+def _line(
+    line: str,
+    number: int,
+    wanted: set[Layer],
+    terminology: Any,
+    options: ProfileOptions,
+    known: Container[str] | None,
+) -> list[Issue]:
+    """The issues of one NDJSON line, each carrying the line number."""
+    try:
+        value, duplicates = json_layer.parse(line)
+    except json_layer.JsonSyntaxError as err:
+        return [
+            dataclasses.replace(
+                error(
+                    Layer.JSON,
+                    f"line {number}, column {err.column}",
+                    err.message.replace("line 1, ", ""),
+                    "json-syntax",
+                ),
+                line=number,
+            )
+        ]
+    found = json_layer.check_tree(value, duplicates)
+    found = _after_json(value, found, wanted, terminology, None, options, known)
+    return [dataclasses.replace(i, line=number) for i in found]
+
+
+def validate_line(
+    data: bytes,
+    number: int,
+    *,
+    profiles: bool = True,
+    terminology: Any = None,
+    igs: tuple[str, ...] = (),
+    strict_profiles: bool = False,
+    known: Container[str] | None = None,
+) -> list[Issue]:
+    """Validate one line of an NDJSON file (``number`` counts from 1), for streaming readers.
+
+    ``known``: the ``Type/id`` of every resource of the export, for references to resolve against.
+    """
+    wanted = set(ALL_LAYERS)
+    if not profiles:
+        wanted.discard(Layer.PROFILE)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return [
+            dataclasses.replace(
+                error(
+                    Layer.JSON,
+                    f"line {number}, column {err.start + 1}",
+                    f"not UTF-8: byte 0x{data[err.start]:02x} at column {err.start + 1}",
+                    "json-encoding",
+                ),
+                line=number,
+            )
+        ]
+    with _no_gc_pauses():
+        return _line(text, number, wanted, terminology, ProfileOptions(igs, strict_profiles), known)
 
 
 def syntax_failure(issues: list[Issue]) -> Issue | None:

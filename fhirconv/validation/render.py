@@ -59,9 +59,10 @@ def render(results: list[FileResult], fmt: str, *, strict: bool = False) -> str:
     raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
 
 
-def _where(issue: Issue) -> str:
+def _where(issue: Issue, file: str) -> str:
+    """FILE:LINE: FHIRPath for a line of an NDJSON file (as compilers and grep name places)."""
     if issue.line is not None and not issue.location.startswith("line "):
-        return f"line {issue.line}: {issue.location}"
+        return f"{file}:{issue.line}: {issue.location}"
     return issue.location
 
 
@@ -96,8 +97,8 @@ def render_text(results: list[FileResult], *, strict: bool = False) -> str:
                 if repeats[key] > WARNINGS_SHOWN:
                     continue
             lines.append(
-                f"  {issue.severity.value:<11} [{issue.layer.value}] {_where(issue)}: {issue.message} "
-                f"({issue.rule})"
+                f"  {issue.severity.value:<11} [{issue.layer.value}] {_where(issue, result.file)}: "
+                f"{issue.message} ({issue.rule})"
             )
         for (rule, _), count in repeats.items():
             if count > WARNINGS_SHOWN:
@@ -110,7 +111,8 @@ def render_text(results: list[FileResult], *, strict: bool = False) -> str:
         for (layer, rule), group in notes.items():
             first = group[0]
             more = f" (and {len(group) - 1} more like it)" if len(group) > 1 else ""
-            lines.append(f"  note        [{layer}] {_where(first)}: {first.message} ({rule}){more}")
+            where = _where(first, result.file)
+            lines.append(f"  note        [{layer}] {where}: {first.message} ({rule}){more}")
     return "\n".join(lines) + "\n"
 
 

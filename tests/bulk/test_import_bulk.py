@@ -1,0 +1,108 @@
+"""fhirconv import of a Bulk Data export: one case file per patient."""
+
+from __future__ import annotations
+
+import json
+
+from fhirconv.cases import load_case
+from fhirconv.importing.compare import compare_cases
+from fhirconv.importing.reader import import_entries, read_files
+from fhirconv.model.load import load_case_file
+from tests.bulk.helpers import MCODE, client_layout, mcode_resources, synthea_layout
+
+DOI = "10.1000/example"
+
+
+def _tree(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_own_bulk_export_comes_back_case_by_case(run_cli, tmp_path):
+    bulk = tmp_path / "bulk"
+    assert run_cli("export", "case1", "case2", "--out-dir", bulk, "--layout", "bulk").code == 0
+    trees = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"cases-{jobs}"
+        result = run_cli("import", bulk, "--out-dir", out, "--jobs", jobs)
+        assert result.code == 0, result.err
+        assert result.err == (
+            f"Imported 2 of 2 patients (153 resources) into {out}; 0 element(s) not mapped; 0 failed\n"
+        )
+        trees.append(_tree(out))
+    assert trees[0] == trees[1]
+    assert sorted(trees[0]) == ["case1.yaml", "case2.yaml"]
+    for name in ("case1", "case2"):
+        # Facts compare by id: an export lists resources by type, so lists come back in another order.
+        assert compare_cases(load_case(name), load_case_file(tmp_path / "cases-1" / f"{name}.yaml")) == []
+
+
+def test_third_party_layouts(run_cli, tmp_path):
+    resources = mcode_resources()
+    client = client_layout(tmp_path / "client", resources)
+    synthea = synthea_layout(tmp_path / "synthea", resources)
+    outs = []
+    for source in (client / "manifest.json", synthea):
+        out = tmp_path / f"out-{len(outs)}"
+        report = tmp_path / f"report-{len(outs)}.json"
+        result = run_cli("import", source, "--out-dir", out, "--doi", DOI, "--report", report)
+        patients = {r["id"] for r in resources if r["resourceType"] == "Patient"}
+        written = {p.stem for p in out.iterdir()}
+        failed = {
+            line.split(":")[0].removeprefix("Error: Patient/")
+            for line in result.err.splitlines()
+            if line.startswith("Error: Patient/")
+        }
+        assert written and written | failed == patients and not written & failed, result.err
+        assert result.code == (1 if failed else 0)
+        cases = json.loads(report.read_text())["cases"]
+        assert {c["case"] for c in cases} == written
+        outs.append(_tree(out))
+    # The same export in either layout gives the same cases (each names the files it was read from).
+    assert outs[0].keys() == outs[1].keys()
+    for name in outs[0]:
+        assert _only_files_differ(outs[0][name], outs[1][name])
+    # Jenny M's case is what importing her example files one by one gives.
+    files = [
+        MCODE / "Patient-cancer-patient-jenny-m.json",
+        *sorted(
+            p
+            for p in MCODE.glob("*.json")
+            if not p.name.startswith(("Bundle-", "Patient-"))
+            and '"Patient/cancer-patient-jenny-m"' in p.read_text()
+        ),
+    ]
+    direct = import_entries(read_files(files), DOI).case
+    bulk = load_case_file(tmp_path / "out-0" / "cancer-patient-jenny-m.yaml")
+    # Alike but for the files each was read from.
+    assert [d for d in compare_cases(direct, bulk) if not d.path.startswith("report.files")] == []
+    assert bulk.report.files and all(name.endswith(".ndjson") for name in bulk.report.files)
+
+
+def _only_files_differ(one: bytes, two: bytes) -> bool:
+    import yaml
+
+    a, b = yaml.safe_load(one), yaml.safe_load(two)
+    a["report"].pop("files", None)
+    b["report"].pop("files", None)
+    return a == b
+
+
+def test_bad_lines_are_named_and_the_other_patients_imported(run_cli, tmp_path):
+    bulk = tmp_path / "bulk"
+    assert run_cli("export", "case1", "case2", "--out-dir", bulk, "--layout", "bulk").code == 0
+    observations = (bulk / "Observation.ndjson").read_text().splitlines()
+    observations[4] = "not json"
+    (bulk / "Observation.ndjson").write_text("\n".join(observations) + "\n")
+    out = tmp_path / "cases"
+    result = run_cli("import", bulk, "--out-dir", out)
+    assert result.code == 2
+    lines = result.err.splitlines()
+    assert lines[0].startswith(f"Error: {bulk / 'Observation.ndjson'}:5: not valid JSON: ")
+    assert lines[-1] == "Error: 1 input problem(s) (listed above); the rest was imported"
+    assert sorted(p.name for p in out.iterdir()) == ["case1.yaml", "case2.yaml"]
+
+
+def test_a_folder_needs_out_dir(run_cli, tmp_path):
+    result = run_cli("import", tmp_path)
+    assert result.code == 2
+    assert "a folder (a Bulk Data export) holds many patients: give --out-dir" in result.err
