@@ -451,3 +451,35 @@ def test_a_category_two_stage_groups_could_have_is_reported_not_guessed():
         "not mapped",
         "a TNM category 2 stage groups could have",
     )
+
+
+# --- the specimen's collecting procedure -------------------------------------------------------
+
+
+def test_specimen_procedure_read_from_both_extensions():
+    """fhirconv writes the R5 cross-version extension on Specimen.collection; bundles written
+    before carried workflow-supportingInfo on the Specimen (not allowed there in R4), still read."""
+    from fhirconv.cases import load_case
+    from fhirconv.mapping.bundle import build_bundle
+    from fhirconv.mapping.observations import COLLECTION_PROCEDURE_EXT, SUPPORTING_INFO_EXT
+
+    case = load_case("case1")
+    written = build_bundle(case, "collection")
+    specimens = [e["resource"] for e in written["entry"] if e["resource"]["resourceType"] == "Specimen"]
+    with_procedure = [s for s in specimens if "extension" in s.get("collection", {})]
+    assert with_procedure and all(
+        s["collection"]["extension"][0]["url"] == COLLECTION_PROCEDURE_EXT for s in with_procedure
+    )
+    expected = {s.id: s.procedure for s in case.specimens}
+    assert any(expected.values())
+    old = json.loads(json.dumps(written))
+    for entry in old["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Specimen" and "extension" in resource.get("collection", {}):
+            ext = resource["collection"].pop("extension")[0]
+            resource["extension"] = [{"url": SUPPORTING_INFO_EXT, "valueReference": ext["valueReference"]}]
+    for document in (written, old):
+        data = json.dumps(document).encode()
+        result = import_entries(read_entries(data, "case1.json", validate=False), doi=case.report.doi)
+        assert {s.id: s.procedure for s in result.case.specimens} == expected
+        assert not [u for u in result.unmapped if "Specimen" in u.location and "extension" in u.location]
