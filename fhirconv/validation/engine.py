@@ -177,8 +177,7 @@ def _validate_bytes(
     if source.lower().endswith((".ndjson", ".jsonl")):
         return _validate_ndjson(data, profiles=profiles, terminology=terminology, options=options)
     try:
-        text, issues = json_layer.decode(data)
-        value, duplicates = json_layer.parse(text)
+        value, issues = json_layer.load(data)
     except json_layer.JsonSyntaxError as err:
         rule = "json-encoding" if err.message.startswith("not UTF-8") else "json-syntax"
         return [
@@ -186,7 +185,6 @@ def _validate_bytes(
                 error(Layer.JSON, f"line {err.line}, column {err.column}", err.message, rule), line=err.line
             )
         ]
-    issues.extend(json_layer.check_tree(value, duplicates))
     wanted = set(ALL_LAYERS)
     if not profiles:
         wanted.discard(Layer.PROFILE)

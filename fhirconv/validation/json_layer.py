@@ -3,8 +3,10 @@
 FHIR JSON forbids what plain JSON allows: duplicate keys, empty objects and
 arrays, ``null`` outside the arrays that pair primitives with their extensions
 (``"given": ["a", null]`` / ``"_given": [null, {...}]``), and a root without
-``resourceType``.  The stdlib parser is used rather than orjson because only an
-``object_pairs_hook`` sees duplicate keys before they are collapsed.
+``resourceType``.  The reference reader is the stdlib parser, because only an
+``object_pairs_hook`` sees duplicate keys before they are collapsed and its errors
+carry line and column; :func:`load` reads with orjson first and turns to it only
+when something may be wrong.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 import re
 from typing import Any
 
+from fhirconv.validation import fastpaths
 from fhirconv.validation.issues import Issue, Layer, error, warning
 
 _BOM = "\ufeff"
@@ -59,15 +62,17 @@ def decode(data: bytes) -> tuple[str, list[Issue]]:
         ) from None
     if text.startswith(_BOM):
         text = text[1:]
-        issues.append(
-            warning(
-                Layer.JSON,
-                "(document)",
-                "byte order mark before the JSON; FHIR JSON should not have one",
-                "json-bom",
-            )
-        )
+        issues.append(_bom_warning())
     return text, issues
+
+
+def _bom_warning() -> Issue:
+    return warning(
+        Layer.JSON,
+        "(document)",
+        "byte order mark before the JSON; FHIR JSON should not have one",
+        "json-bom",
+    )
 
 
 # Nothing FHIR writes nests deeper than a few dozen levels (the official R4 examples: 23).  A
@@ -278,3 +283,101 @@ def _walk(obj: dict[str, Any], path: str, duplicates: dict[int, list[str]], issu
                     Layer.JSON, here, "null value; FHIR JSON leaves out elements without content", "json-null"
                 )
             )
+
+
+# --- the fast path: orjson, then the reference parser only when something is wrong --------
+
+_BOM_BYTES = _BOM.encode()
+# A float this large may be an integer literal past 64 bits, which orjson reads as a float
+# and Python as an int: such a document goes to the reference parser.
+_INT_RANGE = float(2**63)
+
+
+def load(data: bytes) -> tuple[Any, list[Issue]]:
+    """Bytes to a value and the JSON layer's issues: :func:`decode`, :func:`parse` and
+    :func:`check_tree` in one, with the same results and the same :class:`JsonSyntaxError`.
+
+    orjson reads the document first; the positional parser runs only when orjson refuses
+    it (every syntax error is worded and placed by the reference parser), when the
+    document may hold a duplicate key, nests deeper than :data:`MAX_DEPTH`, or holds a
+    number orjson and Python read differently.  The FHIR JSON rules are checked by the
+    path-building walk only when a quick survey finds something they could report.
+    """
+    if fastpaths.enabled():
+        fast = _fast_load(data)
+        if fast is not None:
+            return fast
+    text, issues = decode(data)
+    value, duplicates = parse(text)
+    issues.extend(check_tree(value, duplicates))
+    return value, issues
+
+
+def _fast_load(data: bytes) -> tuple[Any, list[Issue]] | None:
+    import orjson
+
+    bom = data.startswith(_BOM_BYTES)
+    try:
+        value = orjson.loads(memoryview(data)[3:] if bom else data)
+    except orjson.JSONDecodeError:
+        return None
+    rtype = value.get("resourceType") if isinstance(value, dict) else None
+    if not isinstance(rtype, str) or not rtype:
+        return None  # the reference run words what is wrong with the root
+    try:
+        keys, depth, clean = _survey(value, 1)
+    except RecursionError:
+        return None
+    # Every key ends in '":' (no space before the colon is what every writer does; a
+    # document written otherwise, or with '":' inside strings, counts differently and
+    # goes to the reference parser). Equal counts mean no key was given twice.
+    if clean is None or depth > MAX_DEPTH or keys != data.count(b'":'):
+        return None
+    issues = [_bom_warning()] if bom else []
+    if not clean:
+        issues.extend(check_tree(value, {}))
+    return value, issues
+
+
+def _survey(node: dict[str, Any], depth: int) -> tuple[int, int, bool | None]:
+    """(keys, deepest level, clean) of an object: clean is False when the FHIR JSON rules
+    may have something to say (an empty object or array, a null), None when the reference
+    parser must decide (a number orjson may have read differently, an array in an array)."""
+    keys = len(node)
+    deepest = depth
+    clean: bool | None = bool(node)
+    for value in node.values():
+        kind = type(value)
+        if kind is dict:
+            k, d, c = _survey(value, depth + 1)
+            if c is None:
+                return 0, 0, None
+            keys += k
+            deepest = max(deepest, d)
+            clean = clean and c
+        elif kind is list:
+            deepest = max(deepest, depth + 1)
+            if not value:
+                clean = False
+            for item in value:
+                kind = type(item)
+                if kind is dict:
+                    k, d, c = _survey(item, depth + 2)
+                    if c is None:
+                        return 0, 0, None
+                    keys += k
+                    deepest = max(deepest, d)
+                    clean = clean and c
+                elif kind is float:
+                    if abs(item) >= _INT_RANGE:
+                        return 0, 0, None
+                elif kind is list:
+                    return 0, 0, None  # never FHIR; its depth and keys are the reference's to judge
+                elif item is None:
+                    clean = False
+        elif kind is float:
+            if abs(value) >= _INT_RANGE:
+                return 0, 0, None
+        elif value is None:
+            clean = False
+    return keys, deepest, clean

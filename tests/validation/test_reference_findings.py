@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from fhirconv.validation import fastpaths
 from tests.validation.reference_findings import REGENERATE, STORED, corpus, findings
 from tests.validation.test_mutations import CATALOGUE
 
@@ -69,3 +70,11 @@ def test_no_layer_fails_on_the_corpus(current):
         if issue["rule"].endswith("-internal")
     }
     assert failures == {}
+
+
+def test_fast_paths_find_what_the_reference_paths_find(items, current):
+    # The reference run of the code itself: every fast path off, same inputs, same process.
+    with fastpaths.reference_only():
+        reference = findings(items)
+    lines = differences(reference, current)
+    assert not lines, "a fast path changed findings:\n" + "\n".join(lines)
