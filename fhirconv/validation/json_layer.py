@@ -347,37 +347,26 @@ def _survey(node: dict[str, Any], depth: int) -> tuple[int, int, bool | None]:
     deepest = depth
     clean: bool | None = bool(node)
     for value in node.values():
-        kind = type(value)
-        if kind is dict:
-            k, d, c = _survey(value, depth + 1)
-            if c is None:
-                return 0, 0, None
-            keys += k
-            deepest = max(deepest, d)
-            clean = clean and c
-        elif kind is list:
+        if type(value) is list:
             deepest = max(deepest, depth + 1)
-            if not value:
+            clean = clean and bool(value)
+            items, level = value, depth + 2
+        else:
+            items, level = (value,), depth + 1
+        for item in items:
+            kind = type(item)
+            if kind is dict:
+                k, d, c = _survey(item, level)
+                if c is None:
+                    return 0, 0, None
+                keys += k
+                deepest = max(deepest, d)
+                clean = clean and c
+            elif kind is float:
+                if abs(item) >= _INT_RANGE:
+                    return 0, 0, None
+            elif kind is list:
+                return 0, 0, None  # an array in an array: never FHIR; the reference judges it
+            elif item is None:
                 clean = False
-            for item in value:
-                kind = type(item)
-                if kind is dict:
-                    k, d, c = _survey(item, depth + 2)
-                    if c is None:
-                        return 0, 0, None
-                    keys += k
-                    deepest = max(deepest, d)
-                    clean = clean and c
-                elif kind is float:
-                    if abs(item) >= _INT_RANGE:
-                        return 0, 0, None
-                elif kind is list:
-                    return 0, 0, None  # never FHIR; its depth and keys are the reference's to judge
-                elif item is None:
-                    clean = False
-        elif kind is float:
-            if abs(value) >= _INT_RANGE:
-                return 0, 0, None
-        elif value is None:
-            clean = False
     return keys, deepest, clean

@@ -46,6 +46,19 @@ JSON = st.recursive(
 RESOURCE_TYPES = st.sampled_from(["Patient", "Observation", "Condition", "Bundle", "Procedure", "Nonsense"])
 
 
+def follow(node, path):
+    """The last object or array reached from ``node`` along ``path`` (keys and indexes)."""
+    for part in path:
+        try:
+            nxt = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if not isinstance(nxt, dict | list):
+            break
+        node = nxt
+    return node
+
+
 def no_internal_failures(issues):
     return [i.as_dict() for i in issues if i.rule.endswith("-internal")]
 
@@ -72,15 +85,7 @@ def test_random_bytes_never_raise(data):
 )
 def test_mutated_real_bundle_never_crashes(path, value):
     bundle = example("Bundle-mcode-patient-bundle-jenny-m")
-    node = bundle
-    for part in path:
-        try:
-            nxt = node[part]
-        except (KeyError, IndexError, TypeError):
-            break
-        if not isinstance(nxt, dict | list):
-            break
-        node = nxt
+    node = follow(bundle, path)
     if isinstance(node, dict):
         node["code"] = value
     issues = validate_bytes(json.dumps(bundle).encode(), source="b.json")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from fhirconv.validation import definitions, fastpaths, schema_compiled, schema_layer
 from tests.validation.conftest import example
-from tests.validation.test_hostile_input import JSON, KEYS, RESOURCE_TYPES
+from tests.validation.test_hostile_input import JSON, KEYS, RESOURCE_TYPES, follow
 
 
 def schema_patterns():
@@ -144,15 +144,7 @@ def test_what_the_fast_path_passes_python_jsonschema_passes(rtype, body):
 )
 def test_damaged_bundles_the_fast_path_passes_python_jsonschema_passes(path, key, value):
     bundle = copy.deepcopy(BUNDLE)
-    node = bundle
-    for part in path:
-        try:
-            nxt = node[part]
-        except (KeyError, IndexError, TypeError):
-            break
-        if not isinstance(nxt, dict | list):
-            break
-        node = nxt
+    node = follow(bundle, path)
     if isinstance(node, dict):
         node[key] = value
     elif node:
