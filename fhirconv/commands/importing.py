@@ -98,7 +98,7 @@ def import_command(
     check_outputs({"-o": output or "-", "--report": report_file})
     problems: list[Unmapped] | None = [] if lenient else None
     try:
-        files = tuple(dict.fromkeys(b.name for b in bundles if str(b) != "-"))
+        files = tuple(dict.fromkeys("stdin" if str(b) == "-" else b.name for b in bundles))
         result = import_entries(read_files(list(bundles), problems=problems), doi, files)
         result.unmapped[:0] = problems or []
     except MappingError as err:

@@ -12,19 +12,9 @@ from pydantic import ValidationError
 from fhirconv.errors import MappingError
 from fhirconv.mapping.common import JSON, case_urn, digest, full_url, report_url, resource_id
 from fhirconv.mapping.conditions import (
-    CONDITION_RELATED_EXT,
-    GROUP_KEYS,
-    HISTOLOGY_EXT,
-    PATHOLOGICAL_PREFIXES,
-    RECURRENCE_CODE,
-    TNM_AXES,
+    condition_kind,
     from_primary_condition,
-    from_recurrence,
     from_secondary_condition,
-    from_size_observation,
-    from_staging_group,
-    from_tnm_category,
-    from_tumor,
     to_condition_resources,
 )
 from fhirconv.mapping.disagreements import from_disagreement, to_disagreement
@@ -67,7 +57,15 @@ from fhirconv.mapping.patient import (
     to_vital_status_observation,
 )
 from fhirconv.mapping.procedures import from_procedure, to_procedure_resources
-from fhirconv.mapping.reading import Reader, Unmapped, drop_bookkeeping, has_code, meanings, text_of
+from fhirconv.mapping.reading import Reader, Unmapped, drop_bookkeeping, has_code, text_of
+from fhirconv.mapping.staging import (
+    GROUP_KEYS,
+    PATHOLOGICAL_PREFIXES,
+    TNM_AXES,
+    from_staging_group,
+    from_tnm_category,
+)
+from fhirconv.mapping.tumors import RECURRENCE_CODE, from_recurrence, from_size_observation, from_tumor
 from fhirconv.model.case import Case
 
 BundleType = Literal["transaction", "collection"]
@@ -283,32 +281,6 @@ def _procedure_kind(resource: JSON) -> str:
     return "procedure"
 
 
-# Table keys whose codes say which kind of cancer a Condition is.
-PRIMARY_CODES = ("condition.", "icd10cm.breast_")
-SECONDARY_CODES = ("secondary.", "icd10cm.secondary_")
-
-
-def _condition_kind(resource: JSON) -> str | None:
-    """'primary', 'secondary', or None for a condition that is no cancer the model holds."""
-    meta = resource.get("meta")
-    profiles = (meta.get("profile") if isinstance(meta, dict) else None) or []
-    if any(str(p).endswith("mcode-secondary-cancer-condition") for p in profiles):
-        return "secondary"
-    if any(str(p).endswith("mcode-primary-cancer-condition") for p in profiles):
-        return "primary"
-    urls = [e.get("url") for e in resource.get("extension") or [] if isinstance(e, dict)]
-    if HISTOLOGY_EXT in urls:
-        return "primary"
-    if CONDITION_RELATED_EXT in urls:
-        return "secondary"
-    for key in meanings(resource.get("code")):
-        if key.startswith(PRIMARY_CODES):
-            return "primary"
-        if key.startswith(SECONDARY_CODES):
-            return "secondary"
-    return None
-
-
 _OWNERS = {"size": "condition or tumour", "recurrence": "primary cancer", "finding": "imaging study"}
 
 
@@ -415,12 +387,12 @@ def _assemble(
                 reader.report(loc, "unsupported", what)
                 continue
         elif rtype == "Condition":
-            condition_kind = _condition_kind(resource)
-            if condition_kind is None:
+            cancer = condition_kind(resource)
+            if cancer is None:
                 what = "a Condition the case model does not hold: no cancer by profile, histology or code"
                 reader.report(loc, "unsupported", what)
                 continue
-            if condition_kind == "primary":
+            if cancer == "primary":
                 primary = from_primary_condition(reader, resource, loc)
                 primaries[primary["id"]] = primary
                 conditions[primary["id"]] = primary

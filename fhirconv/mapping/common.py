@@ -83,6 +83,10 @@ def reference(resource_type: str, rid: str) -> JSON:
     return {"reference": full_url(resource_type, rid)}
 
 
+def condition_ref(case: Case, fact_id: str) -> JSON:
+    return reference("Condition", resource_id(case, fact_id))
+
+
 def patient_id(case: Case) -> str:
     return resource_id(case, "patient")
 

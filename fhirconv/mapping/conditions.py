@@ -1,4 +1,8 @@
-"""Primary and secondary cancer conditions, their staging, sizes and recurrences."""
+"""Primary and secondary cancer conditions: the Conditions themselves, and which a Condition is.
+
+Their staging is in :mod:`fhirconv.mapping.staging`; sizes, tumours and recurrences in
+:mod:`fhirconv.mapping.tumors`.
+"""
 
 from __future__ import annotations
 
@@ -7,49 +11,31 @@ from typing import Any
 
 from fhirconv.mapping.common import (
     JSON,
-    absent,
     body_site,
     codeable,
     coded,
-    effective,
+    condition_ref,
     labelled_note,
     meta,
     notes,
     patient_ref,
     reference,
-    report_url,
     resource_id,
-    size_components,
-    text_concept,
 )
-from fhirconv.mapping.reading import Reader, take_text, text_of
-from fhirconv.model.case import (
-    STAGE_GROUP_PATTERN,
-    TNM_PATTERNS,
-    Case,
-    Metastasis,
-    PrimaryCancer,
-    Size,
-    Staging,
-    Term,
+from fhirconv.mapping.reading import Reader, meanings, text_of
+from fhirconv.mapping.staging import STAGE_TEXT, coded_stage_group, stage_value, to_staging_observations
+from fhirconv.mapping.tumors import (
+    to_recurrence_observation,
+    to_size_observation,
+    to_tumor,
+    tumor_id,
 )
-from fhirconv.terminology import table
+from fhirconv.model.case import Case, Metastasis, PrimaryCancer
+from fhirconv.terminology import ICDO3, table
 
 HISTOLOGY_EXT = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
 CONDITION_RELATED_EXT = "http://hl7.org/fhir/StructureDefinition/condition-related"
-RELATED_CONDITION_EXT = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-related-condition"
-PATHOLOGICAL_PREFIXES = frozenset({"p", "yp", "rp"})
-CONFIRMED_BY = "Confirmed by"
 DESCRIPTION_NOTE = "description"
-RECURRENCE_CODE = "Cancer recurrence"
-STAGE_PREFIX = "TNM stage group, prefix "
-STAGE_TEXT = "Stage "
-
-
-def condition_ref(case: Case, fact_id: str) -> JSON:
-    return reference("Condition", resource_id(case, fact_id))
-
-
 def _condition_base(case: Case, fact_id: str, sources: tuple[str, ...], profile: str) -> JSON:
     return {
         "resourceType": "Condition",
@@ -76,7 +62,7 @@ def to_primary_condition(case: Case, primary: PrimaryCancer) -> JSON:
         resource["onsetDateTime"] = primary.diagnosis_date
     stages = [
         {
-            "summary": _stage_value(staging),
+            "summary": stage_value(staging),
             "assessment": [reference("Observation", resource_id(case, staging.id))],
         }
         for staging in primary.staging
@@ -129,177 +115,6 @@ def confirmation_evidence(way: str) -> JSON:
     return {"detail": [{"display": way}]}
 
 
-def to_size_observation(
-    case: Case, owner_id: str, index: int, size: Size, sources: tuple[str, ...], focus: JSON
-) -> JSON:
-    resource: JSON = {
-        "resourceType": "Observation",
-        "id": resource_id(case, f"{owner_id}-size-{index + 1}"),
-        "meta": meta(case, sources, "mcode-tumor-size"),
-        "status": "final",
-        "code": coded("size.tumor"),
-        "subject": patient_ref(case),
-        "focus": [focus],
-    }
-    if size.method:
-        resource["method"] = text_concept(size.method)
-    resource["component"] = size_components(size)
-    return resource
-
-
-def tumor_id(case: Case, owner_id: str) -> str:
-    return resource_id(case, f"{owner_id}-tumor")
-
-
-def to_tumor(
-    case: Case, owner_id: str, sources: tuple[str, ...], site: Term | None, laterality: str | None
-) -> JSON:
-    """The measured tumour as an mCODE Tumor BodyStructure: TumorSize.focus may only name one."""
-    rid = tumor_id(case, owner_id)
-    resource: JSON = {
-        "resourceType": "BodyStructure",
-        "id": rid,
-        "meta": meta(case, sources, "mcode-tumor"),
-        "extension": [
-            {"url": RELATED_CONDITION_EXT, "valueReference": condition_ref(case, owner_id)}
-        ],
-        # mCODE's body-structure identifier: use 'usual', typed as a BodyStructure identifier.
-        "identifier": [
-            {
-                "use": "usual",
-                "type": coded("identifier.bodystructure"),
-                "system": report_url(case),
-                "value": rid,
-            }
-        ],
-        "location": body_site(site, laterality) or text_concept("not stated"),
-        "patient": patient_ref(case),
-    }
-    return resource
-
-
-def _category_code(prefix: str, axis: str) -> str:
-    kind = "p" if prefix in PATHOLOGICAL_PREFIXES else "c"
-    return f"staging.{kind}{axis.lower()}"
-
-
-def _tnm_value(prefix: str, category: str) -> JSON:
-    kind = "p" if prefix in PATHOLOGICAL_PREFIXES else "c"
-    key = f"tnm.{kind}{category}"
-    concept: JSON = {}
-    if table().has_key(key):
-        concept["coding"] = [table().get(key).coding()]
-    concept["text"] = f"{prefix}{category}"
-    return concept
-
-
-def _stage_value(staging: Staging) -> JSON:
-    key = f"stage.{staging.stage_group}"
-    concept: JSON = {}
-    if table().has_key(key):
-        concept["coding"] = [table().get(key).coding()]
-    concept["text"] = f"{STAGE_TEXT}{staging.stage_group}"
-    return concept
-
-
-_AXES = (
-    ("t", "T", "mcode-tnm-primary-tumor-category"),
-    ("n", "N", "mcode-tnm-regional-nodes-category"),
-    ("m", "M", "mcode-tnm-distant-metastases-category"),
-)
-
-
-def to_staging_observations(case: Case, primary: PrimaryCancer, staging: Staging) -> list[JSON]:
-    """T, N and M category observations, then the stage group that gathers them."""
-    focus = condition_ref(case, primary.id)
-    common: JSON = {
-        "status": "final",
-        "category": [coded("category.laboratory")],
-        "subject": patient_ref(case),
-        "focus": [focus],
-        **effective(staging.date, allow_partial_datetime=False),
-    }
-    members = []
-    out = []
-    for attr, axis, profile in _AXES:
-        value = getattr(staging, attr)
-        if value is None:
-            continue
-        rid = resource_id(case, f"{staging.id}-{attr}")
-        members.append(reference("Observation", rid))
-        out.append(
-            {
-                "resourceType": "Observation",
-                "id": rid,
-                "meta": meta(case, staging.sources, profile),
-                **common,
-                "code": coded(_category_code(staging.prefix, axis)),
-                "valueCodeableConcept": _tnm_value(staging.prefix, value),
-                # The report names no staging system; AJCC edition is not invented.
-                "method": absent(),
-            }
-        )
-    group: JSON = {
-        "resourceType": "Observation",
-        "id": resource_id(case, staging.id),
-        "meta": meta(case, staging.sources, "mcode-tnm-stage-group"),
-        **common,
-        # The exact prefix (c, p, yp, rp, ...) is in the code's text: the coding says only
-        # clinical or pathological.
-        "code": coded(
-            "staging.pathological_group"
-            if staging.prefix in PATHOLOGICAL_PREFIXES
-            else "staging.clinical_group",
-            STAGE_PREFIX + staging.prefix,
-        ),
-        "method": absent(),
-    }
-    if staging.stage_group:
-        # The group itself is in the Condition's stage summary ("Stage IV"); here the
-        # report's words.
-        group["valueCodeableConcept"] = {**_stage_value(staging), "text": staging.stated}
-    else:
-        group["dataAbsentReason"] = {**coded_absent(), "text": staging.stated}
-    if members:
-        group["hasMember"] = members
-    if staging.note:
-        group["note"] = notes(staging.note)
-    return [group, *out]
-
-
-def coded_absent() -> JSON:
-    return {
-        "coding": [{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "unknown"}]
-    }
-
-
-def to_recurrence_observation(case: Case, primary: PrimaryCancer, recurrence_index: int) -> JSON:
-    recurrence = primary.recurrences[recurrence_index]
-    resource: JSON = {
-        "resourceType": "Observation",
-        "id": resource_id(case, recurrence.id),
-        "meta": meta(case, recurrence.sources),
-        "status": "final",
-        "code": text_concept(RECURRENCE_CODE),
-        "subject": patient_ref(case),
-        "focus": [condition_ref(case, primary.id)],
-        **effective(recurrence.date, allow_partial_datetime=True),
-        "valueString": recurrence.description,
-    }
-    components = [
-        {"code": text_concept(CONFIRMED_BY), "valueString": way} for way in recurrence.confirmed_by
-    ]
-    if recurrence.size:
-        components.extend(size_components(recurrence.size))
-        if recurrence.size.method:
-            resource["method"] = text_concept(recurrence.size.method)
-    if components:
-        resource["component"] = components
-    if recurrence.note:
-        resource["note"] = notes(recurrence.note)
-    return resource
-
-
 def to_condition_resources(case: Case) -> list[JSON]:
     out: list[JSON] = []
     for primary in case.primaries:
@@ -327,7 +142,53 @@ def to_condition_resources(case: Case) -> list[JSON]:
     return out
 
 
+# Table keys whose codes say which kind of cancer a Condition is.
+PRIMARY_CODES = ("condition.", "icd10cm.breast_")
+SECONDARY_CODES = ("secondary.", "icd10cm.secondary_")
+# ICD-O-3 behaviour codes (the digit after the slash): 2 in situ, 3 malignant, primary site;
+# 6 malignant, metastatic site.  0, 1 (benign, uncertain) and 9 (primary or metastatic
+# unknown) say no kind the model holds.
+ICDO3_BEHAVIOUR = {"2": "primary", "3": "primary", "6": "secondary"}
+
+
+def condition_kind(resource: JSON) -> str | None:
+    """'primary', 'secondary', or None for a condition that is no cancer the model holds.
+
+    Decided by the mCODE profile the resource claims, else by the mCODE extensions it
+    carries (histology: a primary; a related condition: a secondary), else by its code:
+    the table's primary and secondary cancers (SNOMED CT, ICD-10-CM C50 and C77-C7B), or
+    an ICD-O-3 morphology whose behaviour code says primary or metastatic site.
+    """
+    meta = resource.get("meta")
+    profiles = (meta.get("profile") if isinstance(meta, dict) else None) or []
+    if not isinstance(profiles, list):
+        profiles = []
+    if any(str(p).endswith("mcode-secondary-cancer-condition") for p in profiles):
+        return "secondary"
+    if any(str(p).endswith("mcode-primary-cancer-condition") for p in profiles):
+        return "primary"
+    urls = [e.get("url") for e in resource.get("extension") or [] if isinstance(e, dict)]
+    if HISTOLOGY_EXT in urls:
+        return "primary"
+    if CONDITION_RELATED_EXT in urls:
+        return "secondary"
+    code = resource.get("code")
+    for key in meanings(code):
+        if key.startswith(PRIMARY_CODES):
+            return "primary"
+        if key.startswith(SECONDARY_CODES):
+            return "secondary"
+    codings = code.get("coding") if isinstance(code, dict) else None
+    for coding in codings if isinstance(codings, list) else []:
+        if isinstance(coding, dict) and coding.get("system") == ICDO3 and isinstance(coding.get("code"), str):
+            behaviour = ICDO3_BEHAVIOUR.get(coding["code"].rpartition("/")[2])
+            if behaviour and re.fullmatch(r"\d{4}/\d", coding["code"]):
+                return behaviour
+    return None
+
+
 # --- the way back -------------------------------------------------------------------------
+
 
 CLINICAL_STATUSES = ("active", "recurrence", "remission", "resolved")
 
@@ -377,7 +238,7 @@ def from_primary_condition(reader: Reader, resource: JSON, loc: str) -> JSON:
                 stage.pop("summary")
             elif staging_id and isinstance(summary, dict) and text is None:
                 # Another producer's coded summary: read, then checked against its assessment.
-                group = _coded_stage_group(reader, summary, f"{loc}.stage[{i}].summary")
+                group = coded_stage_group(reader, summary, f"{loc}.stage[{i}].summary")
                 if group:
                     out["_stages"][staging_id] = group
     note = reader.note(resource, loc)
@@ -442,238 +303,3 @@ def _confirmation(reader: Reader, evidence: Any, loc: str) -> str | None:
             way: str = detail.pop("display")
             return way
     return None
-
-
-def from_size_observation(reader: Reader, resource: JSON, loc: str) -> tuple[str | None, JSON]:
-    """(the condition it measures, the model's Size)."""
-    reader.sources(resource, loc)
-    resource.pop("status", None)
-    reader.concept_key(resource.get("code"), f"{loc}.code", "size.tumor")
-    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
-    owner = None
-    for i, focus in enumerate(resource.get("focus") or []):
-        owner = owner or reader.ref(focus, f"{loc}.focus[{i}]", ("Condition", "BodyStructure"))
-    size: JSON = {}
-    method = take_text(resource, "method")
-    if method:
-        size["method"] = method
-    size.update(size_from_components(reader, resource, loc))
-    return owner, size
-
-
-def size_from_components(reader: Reader, resource: JSON, loc: str) -> JSON:
-    """Tumor-size components (longest or other dimension, in cm), in order."""
-    dimensions = []
-    for i, component in enumerate(resource.get("component") or []):
-        if not isinstance(component, dict):
-            continue
-        key = reader.concept_key(component.get("code"), f"{loc}.component[{i}].code", "size.")
-        if key not in ("size.longest_dimension", "size.other_dimension"):
-            continue
-        quantity = component.get("valueQuantity")
-        if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
-            value = float(quantity.pop("value"))
-            unit = quantity.get("code")
-            if unit == "mm":
-                value /= 10
-            for k in ("unit", "system", "code"):
-                quantity.pop(k, None)
-            dimensions.append(value)
-    return {"dimensions_cm": dimensions} if dimensions else {}
-
-
-TNM_AXES = {"staging.ct": "t", "staging.pt": "t", "staging.cn": "n", "staging.pn": "n", "staging.cm": "m",
-            "staging.pm": "m"}
-GROUP_KEYS = ("staging.clinical_group", "staging.pathological_group")
-
-
-def from_staging_group(reader: Reader, resource: JSON, loc: str) -> tuple[str | None, JSON, list[str]]:
-    """(the primary it stages, the model's Staging without T/N/M, the member fact ids)."""
-    out: JSON = reader.fact(resource, loc)
-    resource.pop("status", None)
-    for i, category in enumerate(resource.get("category") or []):
-        reader.concept_key(category, f"{loc}.category[{i}]", "category.laboratory")
-    code = resource.get("code")
-    key = reader.concept_key(code, f"{loc}.code", "staging.")
-    text = text_of(code)
-    if isinstance(code, dict) and isinstance(text, str) and text.startswith(STAGE_PREFIX):
-        out["prefix"] = text.removeprefix(STAGE_PREFIX)
-        code.pop("text")
-    else:
-        out["prefix"] = "p" if key == "staging.pathological_group" else "c"
-    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
-    owner = None
-    for i, focus in enumerate(resource.get("focus") or []):
-        owner = owner or reader.ref(focus, f"{loc}.focus[{i}]", ("Condition",))
-    date = reader.date(resource, "effective", loc)
-    if date:
-        out["date"] = date
-    _absent_method(resource)
-    value = resource.get("valueCodeableConcept")
-    absent_reason = resource.get("dataAbsentReason")
-    if isinstance(value, dict):
-        out["stated"] = value.pop("text", None)
-        if out["stated"] is None:
-            # Another producer's stage group: its display (or code) is what it states.
-            words = [c.get("display") or c.get("code") for c in value.get("coding") or []]
-            words = [w for w in words if isinstance(w, str)]
-            out["stated"] = words[0] if words else "not stated"
-        group = _coded_stage_group(reader, value, f"{loc}.valueCodeableConcept")
-        for coding in value.get("coding") or []:
-            if isinstance(coding, dict) and coding.get("display") == out["stated"]:
-                coding.pop("display")
-        if group:
-            out["_group"] = group
-    elif isinstance(absent_reason, dict):
-        out["stated"] = absent_reason.pop("text", None)
-        for coding in absent_reason.get("coding") or []:
-            if isinstance(coding, dict) and coding.get("code") == "unknown":
-                coding.clear()
-    members = []
-    for i, member in enumerate(resource.get("hasMember") or []):
-        member_id = reader.ref(member, f"{loc}.hasMember[{i}]", ("Observation",))
-        if member_id:
-            members.append(member_id)
-    note = reader.note(resource, loc)
-    if note:
-        out["note"] = note
-    return owner, out, members
-
-
-def _absent_method(resource: JSON) -> None:
-    method = resource.get("method")
-    if isinstance(method, dict) and method == absent():
-        resource.pop("method")
-
-
-AJCC_SYSTEM = "http://cancerstaging.org"
-_AJCC_CATEGORY = re.compile(r"^(?P<prefix>[a-z]*)(?P<category>[TNM].*)$")
-_ROMAN = {"0": "0", "1": "I", "2": "II", "3": "III", "4": "IV"}
-
-
-def _kind(prefix: str) -> str:
-    return "p" if prefix in PATHOLOGICAL_PREFIXES else "c"
-
-
-def _coded_category(reader: Reader, value: JSON, axis: str, loc: str) -> str | None:
-    """A category from its code: a SNOMED CT AJCC concept of the table, or an AJCC code ('cT3')."""
-    key = reader.concept_key(value, loc, "tnm.")
-    if key:
-        return key.removeprefix("tnm.")[1:]
-    for i, coding in enumerate(value.get("coding") or []):
-        if not isinstance(coding, dict) or coding.get("system") != AJCC_SYSTEM:
-            continue
-        match = _AJCC_CATEGORY.match(str(coding.get("code")))
-        if match and re.match(TNM_PATTERNS[axis], match["category"]):
-            coding.clear()
-            return match["category"]
-        what = f"{coding.get('code')!r} is not an AJCC {axis.upper()} category"
-        reader.report(f"{loc}.coding[{i}]", "unknown code", what)
-    return None
-
-
-def _coded_stage_group(reader: Reader, value: JSON, loc: str) -> str | None:
-    """A stage group from its code: a SNOMED CT AJCC concept of the table, or an AJCC code ('3C')."""
-    key = reader.concept_key(value, loc, "stage.")
-    if key:
-        return key.removeprefix("stage.")
-    for coding in value.get("coding") or []:
-        if not isinstance(coding, dict) or coding.get("system") != AJCC_SYSTEM:
-            continue
-        code = str(coding.get("code"))
-        group = _ROMAN.get(code[:1], "") + code[1:] if code[:1] in _ROMAN else code
-        if re.match(STAGE_GROUP_PATTERN, group):
-            coding.pop("system")
-            coding.pop("code")
-            if coding.get("display") == group:
-                coding.pop("display")
-            return group
-    return None
-
-
-def from_tnm_category(reader: Reader, resource: JSON, loc: str) -> JSON | None:
-    """A T, N or M category observation: its axis (t/n/m), category ('T1c'), kind (c/p), date, focus."""
-    reader.sources(resource, loc)
-    resource.pop("status", None)
-    for i, category in enumerate(resource.get("category") or []):
-        reader.concept_key(category, f"{loc}.category[{i}]", "category.laboratory")
-    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
-    focus = None
-    for i, item in enumerate(resource.get("focus") or []):
-        focus = focus or reader.ref(item, f"{loc}.focus[{i}]", ("Condition",))
-    date = reader.date(resource, "effective", loc)
-    _absent_method(resource)
-    key = reader.concept_key(resource.get("code"), f"{loc}.code", "staging.")
-    value = resource.get("valueCodeableConcept")
-    if key not in TNM_AXES or not isinstance(value, dict):
-        return None
-    axis = TNM_AXES[key]
-    out: JSON = {"axis": axis, "kind": key.removeprefix("staging.")[0], "date": date, "focus": focus}
-    text = value.pop("text", None)
-    if isinstance(text, str):
-        # fhirconv's own: the words as the report writes them ("rpT1c"); the code is derived.
-        reader.concept_key(value, f"{loc}.valueCodeableConcept", "tnm.")
-        at = text.find(axis.upper())
-        out["category"] = text[at:] if at >= 0 else text
-        return out
-    category = _coded_category(reader, value, axis, f"{loc}.valueCodeableConcept")
-    if category is None:
-        return None
-    for coding in value.get("coding") or []:
-        if isinstance(coding, dict):
-            coding.pop("display", None)  # the display of a code that was read
-    out["category"] = category
-    return out
-
-
-def from_recurrence(reader: Reader, resource: JSON, loc: str) -> tuple[str | None, JSON]:
-    out: JSON = reader.fact(resource, loc)
-    resource.pop("status", None)
-    take_text(resource, "code")
-    reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
-    owner = None
-    for i, focus in enumerate(resource.get("focus") or []):
-        owner = owner or reader.ref(focus, f"{loc}.focus[{i}]", ("Condition",))
-    date = reader.date(resource, "effective", loc)
-    if date:
-        out["date"] = date
-    out["description"] = resource.pop("valueString", None)
-    confirmed = []
-    for component in resource.get("component") or []:
-        if isinstance(component, dict) and text_of(component.get("code")) == CONFIRMED_BY:
-            confirmed.append(component.pop("valueString", None))
-            component.pop("code")
-    if confirmed:
-        out["confirmed_by"] = confirmed
-    size = size_from_components(reader, resource, loc)
-    if size:
-        out["size"] = with_method(resource, size)
-    note = reader.note(resource, loc)
-    if note:
-        out["note"] = note
-    return owner, out
-
-
-def with_method(resource: JSON, size: JSON) -> JSON:
-    """A size measured within another observation: how it was measured is that one's method."""
-    method = take_text(resource, "method")
-    return {**size, "method": method} if method else size
-
-
-def from_tumor(reader: Reader, resource: JSON, loc: str) -> str | None:
-    """The condition a Tumor BodyStructure stands for (its location is the condition's site)."""
-    reader.sources(resource, loc)
-    owner = None
-    for i, ext in enumerate(resource.get("extension") or []):
-        if isinstance(ext, dict) and ext.get("url") == RELATED_CONDITION_EXT:
-            where = f"{loc}.extension[{i}].valueReference"
-            owner = owner or reader.ref(ext.get("valueReference"), where, ("Condition",))
-            ext.pop("url")
-    if owner is None:
-        return None
-    for identifier in resource.get("identifier") or []:
-        if isinstance(identifier, dict) and identifier.get("system") == reader.report_url:
-            identifier.clear()
-    resource.pop("location", None)  # the condition's own body site and laterality
-    reader.ref(resource.get("patient"), f"{loc}.patient", ("Patient",))
-    return owner

@@ -19,8 +19,8 @@ from fhirconv.mapping.common import (
     size_components,
     text_concept,
 )
-from fhirconv.mapping.conditions import RELATED_CONDITION_EXT, size_from_components, with_method
 from fhirconv.mapping.reading import Reader, take_text, text_of
+from fhirconv.mapping.tumors import RELATED_CONDITION_EXT, size_from_components, with_method
 from fhirconv.model.case import Case, DiseaseStatus, Imaging, Specimen, TumorMarker
 from fhirconv.terminology import table
 
