@@ -44,7 +44,7 @@ def test_builtin_cases_are_case1_and_case2():
             "codes: [morphology.idc]",
             "codes: [morphology.idk]",
             "c.yaml:12: primaries[0].histology.codes[0]: unknown code 'morphology.idk': "
-            "not a key of fhirconv's terminology table; did you mean 'morphology.idc'?",
+            "not a key of fhirconv's terminology table; did you mean 'morphology.idc' or 'morphology.lcis'?",
         ),
         (
             "laterality: left",
