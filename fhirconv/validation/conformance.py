@@ -3,9 +3,11 @@
 Built in are the R4 core (its profiles such as vital signs, its extensions, value
 sets and code systems) and mCODE STU4.  Loaded packages add their
 StructureDefinitions, ValueSets and CodeSystems, with the dependencies their
-manifests name when those are in the package cache.  Built-in definitions win
-where a package repeats a canonical URL: they are what the other layers were
-built and tested on.
+manifests name when those are in the package cache.  Where a package repeats a
+canonical URL, the built-in mCODE STU4 profiles (with the core extensions they use)
+and the built-in value sets win: they are what fhirconv was built and tested on;
+for the other core profiles and extensions the package's definition is used (the
+extensions pack publishes newer versions of R4's extensions).
 
 Everything is looked up by canonical URL, on demand, and kept: a profile is
 compiled once per process, a value set enumerated once.
