@@ -18,10 +18,11 @@ import click
 
 from fhirconv import __version__
 from fhirconv.commands import register
+from fhirconv.commands.options import Group
 from fhirconv.errors import ExitCode, FhirconvError, Terminated
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fhirconv")
 def cli() -> None:
     """Turn oncology case records into FHIR R4 / mCODE STU4 bundles, validate

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 import sys
 from collections.abc import Iterator
@@ -119,7 +118,7 @@ def _replace_atomically(path: Path, existing: os.stat_result | None) -> Iterator
 def _create_temp(path: Path) -> tuple[int, Path]:
     """A new file beside ``path``; mode 0666 as the umask trims it, exactly as for a new file."""
     for _ in range(_TEMP_ATTEMPTS):
-        temp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        temp = path.parent / f".{path.name}.{os.urandom(4).hex()}.tmp"
         try:
             return os.open(temp, _CREATE_FLAGS, 0o666), temp
         except FileExistsError:

@@ -203,11 +203,20 @@ def test_every_output_option_takes_dash(run_cli, tmp_path):
     assert done.err == ""
     done = run_cli("schema", "-o", "-")
     assert done.code == 0 and '"$schema"' in done.out
+    done = run_cli("timeline", "case1", "-o", "-")
+    assert done.code == 0 and "<svg" in done.out[:400], done.err
     case = tmp_path / "case1.yaml"
     done = run_cli("import", "examples/case1.bundle.json", "-o", case, "--report", "-")
     assert done.code == 0, done.err
     assert done.out.startswith('{\n  "unmapped": []')
     assert case.read_text().startswith("# Imported by fhirconv: case case1")
+
+
+def test_timeline_to_a_device_node_needs_only_the_format(run_cli, tmp_path):
+    null = make_device(tmp_path / "null", 1, 3)
+    done = run_cli("timeline", "case1", "-o", null, "--format", "svg")
+    assert done.code == 0, done.err
+    assert stat.S_ISCHR(null.lstat().st_mode)
 
 
 def test_import_refuses_case_file_and_report_on_standard_output(run_cli):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from fhirconv.commands.options import Group
+
 COMMANDS: list[click.Command] = []
 
 
-@click.group("ig")
+@click.group("ig", cls=Group)
 def ig_group() -> None:
     """FHIR packages (implementation guides) for validate --ig.
 

@@ -7,10 +7,8 @@ inside the commands so that ``fhirconv --help`` does not pay for them.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +20,19 @@ from fhirconv.errors import FhirconvError, FindingsError, InputError, Interrupte
 if TYPE_CHECKING:
     from fhirconv.server.client import FhirClient
 
-# Shown in --help and in the README: the exit codes a server command can end with.
-EXIT_CODES_HELP = (
-    "Exit codes: 0 ok; 1 the server rejected a bundle, or --verify found a difference, "
-    "or local validation failed; 2 unusable input or options; 3 server unreachable or too slow; "
-    "4 server refused the credentials; 5 server error that retries did not cure, or an answer "
-    "that is not FHIR."
+# Shown in --help: the exit codes each server command can end with.
+_SERVER_EXITS = (
+    "3 server unreachable or too slow; 4 server refused the credentials; 5 server error that retries "
+    "did not cure, or an answer that is not FHIR; 130/143 stopped by Ctrl-C or SIGTERM"
+)
+PUSH_EXITS = (
+    "Exit codes: 0 ok; 1 the server rejected a bundle, or --verify found a difference, or local "
+    f"validation failed; 2 unusable input or options; {_SERVER_EXITS} (the last line says what was "
+    "sent)."
+)
+PULL_EXITS = (
+    "Exit codes: 0 ok; 1 something pulled could not be mapped to the case (--strict); 2 unusable "
+    f"options, or resources that make no case; {_SERVER_EXITS}."
 )
 
 
@@ -145,16 +150,6 @@ def validate_bundle(bundle: dict[str, Any], source: str) -> None:
         )
 
 
-@contextlib.contextmanager
-def progress(items: list[Any], label: str) -> Iterator[Any]:
-    """A progress bar on stderr when stderr is a terminal and there is more than one item."""
-    if len(items) > 1 and sys.stderr.isatty():
-        with click.progressbar(items, label=label, file=sys.stderr) as bar:
-            yield bar
-    else:
-        yield items
-
-
 @click.command()
 @click.argument("sources", nargs=-1, required=True, metavar="CASE|BUNDLE...")
 @server_options
@@ -193,6 +188,7 @@ def push(
     Example:
       FHIRCONV_TOKEN=... fhirconv push case1 case2 --server https://fhir.example.org/r4 --verify
     """
+    from fhirconv.progress import tracked
     from fhirconv.server.errors import ServerRejected
     from fhirconv.server.ledger import Ledger, State
     from fhirconv.server.transaction import as_transaction, read_response, split_transaction
@@ -220,7 +216,7 @@ def push(
     try:
         with (
             make_client(server, token, timeout, retries, backoff, allow_insecure_http) as client,
-            progress(list(enumerate(transactions)), "Pushing") as items,
+            tracked(list(enumerate(transactions)), "Pushing", len(transactions)) as items,
         ):
             for index, (source, label, bundle) in items:
                 if source in rejected:
@@ -387,11 +383,9 @@ def pull(
     """
     from fhirconv.fileio import check_outputs, dump_json, is_stdout, write_output
     from fhirconv.server.client import display_url
-    from fhirconv.server.pull import PATIENT_SEARCH, collection_bundle, fetch_patient
+    from fhirconv.server.pull import PATIENT_SEARCH, check_types, collection_bundle, fetch_patient
 
-    for name in types:
-        if not re.fullmatch(r"[A-Z][A-Za-z]+", name):
-            raise InputError(f"--type {name!r} is not a FHIR resource type name")
+    check_types(types)
     if not re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", patient):
         raise InputError(f"--patient {patient!r} is not a FHIR id (letters, digits, '-' and '.', at most 64)")
     if bundle_only and output is not None:
@@ -424,7 +418,7 @@ def pull(
         raise FindingsError(f"{len(unmapped)} element(s) pulled from the server not mapped (--strict)")
 
 
-for _command in (push, pull):
-    _command.epilog = EXIT_CODES_HELP
+push.epilog = PUSH_EXITS
+pull.epilog = PULL_EXITS
 
 COMMANDS: list[click.Command] = [push, pull]

@@ -5,14 +5,15 @@ matplotlib loads inside the command, so that ``fhirconv --help`` stays fast.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from fhirconv.commands.options import output_option
 from fhirconv.errors import FindingsError, InputError, MappingError
+from fhirconv.fileio import is_stdout
 
 if TYPE_CHECKING:
     from fhirconv.model.case import Case
@@ -20,17 +21,15 @@ if TYPE_CHECKING:
 FORMATS = {".svg": "svg", ".png": "png"}
 
 
+
 def is_fhir_file(path: Path) -> bool:
-    """An NDJSON file, or a JSON file holding a FHIR resource (an object with a resourceType)."""
-    if path.suffix.lower() == ".ndjson":
-        return True
-    if path.suffix.lower() != ".json" or not path.is_file():
+    """A file holding FHIR (a Bundle, a resource, NDJSON), judged by its content."""
+    if path.suffix.lower() in (".yaml", ".yml") or not path.is_file():
         return False
-    try:
-        document = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return False  # the case-file reader reports it, with its line
-    return isinstance(document, dict) and "resourceType" in document
+    from fhirconv.kinds import Kind, recognise_file
+
+    found = recognise_file(path)
+    return found is not None and found.kind in (Kind.BUNDLE, Kind.RESOURCE, Kind.NDJSON)
 
 
 def load_any(source: str, doi: str | None) -> tuple[Case, int]:
@@ -53,7 +52,7 @@ def load_any(source: str, doi: str | None) -> tuple[Case, int]:
 def picture_format(output: Path | None, fmt: str | None) -> str:
     if fmt:
         return fmt
-    if output is None:
+    if output is None or is_stdout(output):
         return "svg"
     found = FORMATS.get(output.suffix.lower())
     if found is None:
@@ -66,12 +65,11 @@ def picture_format(output: Path | None, fmt: str | None) -> str:
 
 @click.command("timeline")
 @click.argument("source", metavar="CASE|FILE|BUNDLE")
-@click.option(
+@output_option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the picture here (atomically); .svg or .png says the format. "
-    "Without it, SVG goes to standard output.",
+    help="Write the picture to FILE; .svg or .png says the format. Without it (or with -), "
+    "SVG goes to standard output.",
 )
 @click.option(
     "--format",
@@ -117,7 +115,7 @@ def timeline_command(
       fhirconv timeline pulled.json --doi 10.1000/xyz -o pulled.png
     """
     picture = picture_format(output, fmt)
-    if output is None and picture == "png" and sys.stdout.isatty():
+    if is_stdout(output) and picture == "png" and sys.stdout.isatty():
         raise InputError("a PNG is not for a terminal: give -o FILE.png, or redirect standard output")
     case, unmapped = load_any(source, doi)
     from fhirconv.timeline.describe import describe
@@ -138,7 +136,7 @@ def timeline_command(
             f"(`fhirconv import {source}` lists them)",
             err=True,
         )
-    if output is not None:
+    if not is_stdout(output):
         notes = f", {len(timeline.notes)} text/figure disagreement(s)" if timeline.notes else ""
         click.echo(
             f"Wrote the timeline of {case.id} ({len(timeline.dated)} dated and "

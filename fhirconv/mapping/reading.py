@@ -8,6 +8,7 @@ length while their items are emptied, so that locations keep their indices.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -336,7 +337,8 @@ def _has_content(value: Any) -> bool:
 
 
 def _short(value: Any) -> str:
-    text = repr(_compact(value))
+    """The value as FHIR JSON writes it (``true``, ``"active"``), cut to one short line."""
+    text = json.dumps(_compact(value), ensure_ascii=False, separators=(", ", ": "))
     return text if len(text) <= 80 else text[:77] + "..."
 
 

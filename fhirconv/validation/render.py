@@ -55,7 +55,7 @@ def render(results: list[FileResult], fmt: str, *, strict: bool = False) -> str:
     if fmt == "json":
         return render_json(results, strict=strict)
     if fmt == "operationoutcome":
-        return render_operation_outcome(results)
+        return render_operation_outcome(results, strict=strict)
     raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
 
 
@@ -141,13 +141,23 @@ _OO_CODE = {
 }
 
 
-def operation_outcome(result: FileResult) -> dict[str, Any]:
+# Extensions of HL7's extensions pack (hl7.fhir.uv.extensions), as the HL7 validator writes them:
+# the file an OperationOutcome is about, and the line of an issue.
+FILE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-file"
+LINE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line"
+
+
+def operation_outcome(result: FileResult, *, strict: bool = False) -> dict[str, Any]:
+    """The issues of one file as an OperationOutcome naming the file, with a narrative (dom-6)."""
     issues: list[dict[str, Any]] = []
     for issue in result.issues:
         code = _OO_CODE[issue.layer.value]
         if issue.severity is Severity.INFORMATION:
             code = "informational"
-        entry: dict[str, Any] = {
+        entry: dict[str, Any] = {}
+        if issue.line is not None:
+            entry["extension"] = [{"url": LINE_EXTENSION, "valueInteger": issue.line}]
+        entry |= {
             "severity": issue.severity.value,
             "code": code,
             "details": {"text": issue.message},
@@ -162,20 +172,62 @@ def operation_outcome(result: FileResult) -> dict[str, Any]:
         issues.append(entry)
     if not issues:
         issues.append({"severity": "information", "code": "informational", "details": {"text": "no issues"}})
-    return {"resourceType": "OperationOutcome", "issue": issues}
+    return {
+        "resourceType": "OperationOutcome",
+        "text": {"status": "generated", "div": _narrative(result, strict=strict)},
+        "extension": [{"url": FILE_EXTENSION, "valueString": result.file}],
+        "issue": issues,
+    }
 
 
-def render_operation_outcome(results: list[FileResult]) -> str:
-    """One OperationOutcome for one file; a collection Bundle of them for several."""
+def _narrative(result: FileResult, *, strict: bool) -> str:
+    """The verdict, the counts and one table row per issue, as the resource states them."""
+    import html
+
+    def cell(text: str) -> str:
+        return f"<td>{html.escape(text, quote=False)}</td>"
+
+    counts = Counter(i.severity for i in result.issues)
+    verdict = "valid" if result.valid(strict=strict) else "INVALID"
+    summary = (
+        f"{result.file}: {verdict} ({_plural(counts[Severity.ERROR], 'error')}, "
+        f"{_plural(counts[Severity.WARNING], 'warning')}, {_plural(counts[Severity.INFORMATION], 'note')})"
+    )
+    parts = [f"<p>{html.escape(summary, quote=False)}</p>"]
+    if result.issues:
+        parts.append("<table><tr><th>Severity</th><th>Location</th><th>Issue</th></tr>")
+        for issue in result.issues:
+            parts.append(
+                "<tr>"
+                + cell(issue.severity.value)
+                + cell(_where(issue))
+                + cell(f"{issue.message} ({issue.layer.value}: {issue.rule})")
+                + "</tr>"
+            )
+        parts.append("</table>")
+    return '<div xmlns="http://www.w3.org/1999/xhtml">' + "".join(parts) + "</div>"
+
+
+def render_operation_outcome(results: list[FileResult], *, strict: bool = False) -> str:
+    """One OperationOutcome for one file; a collection Bundle of them for several.
+
+    Each names its file (the operationoutcome-file extension, and its narrative); entries
+    have fullUrls derived from the file's place in the list and its name.
+    """
     if len(results) == 1:
-        data: dict[str, Any] = operation_outcome(results[0])
+        data: dict[str, Any] = operation_outcome(results[0], strict=strict)
     else:
+        import uuid
+
         data = {
             "resourceType": "Bundle",
             "type": "collection",
             "entry": [
-                {"fullUrl": f"urn:fhirconv:file:{index}", "resource": operation_outcome(r)}
-                for index, r in enumerate(results)
+                {
+                    "fullUrl": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'fhirconv-file:{i}:{r.file}')}",
+                    "resource": operation_outcome(r, strict=strict),
+                }
+                for i, r in enumerate(results)
             ],
         }
     return orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"

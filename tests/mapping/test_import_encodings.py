@@ -134,7 +134,7 @@ def test_receptor_answers_in_loinc_and_snomed_are_read():
         "not mapped",
         "HER2 test with no result the case model holds",
     )
-    assert found["Bundle.entry[7].resource.valueString"] == ("not mapped", "'greater than 1.8'")
+    assert found["Bundle.entry[7].resource.valueString"] == ("not mapped", '"greater than 1.8"')
 
 
 # --- staging: LOINC codes with AJCC values (mCODE STU1), SNOMED CT codes and values ---------
@@ -361,7 +361,7 @@ def test_requests_and_administrations_become_therapies():
     assert therapies["exemestane"].status == "unknown"
     found = reasons(result)
     # The date an order was written is not when it was taken: reported, not used.
-    assert found["Bundle.entry[2].resource.authoredOn"] == ("not mapped", "'2020-01-05'")
+    assert found["Bundle.entry[2].resource.authoredOn"] == ("not mapped", '"2020-01-05"')
     assert found["Bundle.entry[7].resource"] == (
         "entered in error",
         "a MedicationAdministration entered in error states no fact",
@@ -436,7 +436,7 @@ def test_a_medication_named_by_reference_is_the_agent():
     result = read(bundle(statement, medication))
     (therapy,) = result.case.therapies
     assert (therapy.agents[0].text, therapy.agents[0].codes) == ("Toremifene", ("rx.toremifene",))
-    assert reasons(result) == {"Bundle.entry[2].resource.form": ("not mapped", "{'text': 'tablet'}")}
+    assert reasons(result) == {"Bundle.entry[2].resource.form": ("not mapped", '{"text": "tablet"}')}
 
 
 def test_a_category_two_stage_groups_could_have_is_reported_not_guessed():

@@ -154,6 +154,6 @@ def test_strict_fails_on_unmapped(run_cli, tmp_path, bundle):
     # Grouped by resource; an element nothing was taken from is reported whole.
     assert (
         f"  Bundle.entry[{index}].resource:\n"
-        "    valueQuantity.comparator: not mapped: '>'\n"
-        "    interpretation: not mapped: [{'text': 'high'}]\n"
+        '    valueQuantity.comparator: not mapped: ">"\n'
+        '    interpretation: not mapped: [{"text": "high"}]\n'
     ) in result.err

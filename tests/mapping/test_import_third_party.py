@@ -179,7 +179,7 @@ def test_jenny_report_lists_only_what_the_model_does_not_hold():
     assert "IIIC" in conflict.message and "IIB" in conflict.message
     # Identifying details of a real-looking patient are listed, never carried into the case.
     found = {u.location: u for u in result.unmapped}
-    assert found["Bundle.entry[0].resource.birthDate"].message == "'1965-01-01'"
+    assert found["Bundle.entry[0].resource.birthDate"].message == '"1965-01-01"'
     assert found["Bundle.entry[0].resource.name"].reason == "not mapped"
 
 

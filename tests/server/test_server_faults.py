@@ -420,7 +420,9 @@ def test_pull_only_the_types_asked_for(faulty_server, run_cli):
     ]
     bad = run_cli("pull", "--server", server.base_url, "--patient", "p1", "--type", "observation;drop")
     assert bad.code == 2
-    assert bad.err == "Error: --type 'observation;drop' is not a FHIR resource type name\n"
+    assert bad.err == (
+        "Error: --type 'observation;drop' is not a FHIR R4 resource type; did you mean Observation?\n"
+    )
 
 
 def test_ok_status_with_an_operation_outcome_is_shown_in_full(faulty_server, run_cli):

@@ -87,6 +87,19 @@ def test_operationoutcome_format_is_a_valid_resource(tmp_path):
     assert run_cli([str(again)])[0] == 0
 
 
+def test_own_operationoutcome_bundle_passes_strict_validation(tmp_path):
+    bad = tmp_path / "bad.ndjson"
+    bad.write_text(json.dumps({"resourceType": "Patient", "gender": "boy"}) + "\n")
+    code, out, _ = run_cli(["--format", "operationoutcome", str(GOOD), str(bad)])
+    assert code == 1
+    outcomes = tmp_path / "outcomes.json"
+    outcomes.write_text(out)
+    assert run_cli(["--strict", str(outcomes)])[0] == 0
+    single = tmp_path / "single.json"
+    single.write_text(run_cli(["--format", "operationoutcome", str(bad)])[1])
+    assert run_cli(["--strict", str(single)])[0] == 0
+
+
 def test_ndjson_and_many_files_in_parallel(tmp_path):
     lines = [
         json.dumps(json.loads(GOOD.read_text())),

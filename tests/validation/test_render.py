@@ -97,6 +97,41 @@ def test_operation_outcome_one_file_and_many():
     ]
 
 
+def test_each_operation_outcome_names_its_file_and_has_a_narrative():
+    results = [FileResult("a.json", ISSUES), FileResult("dir/b & <c>.ndjson", [])]
+    many = json.loads(render(results, "operationoutcome"))
+    outcomes = [e["resource"] for e in many["entry"]]
+    assert [o["extension"] for o in outcomes] == [
+        [{"url": "http://hl7.org/fhir/StructureDefinition/operationoutcome-file", "valueString": name}]
+        for name in ("a.json", "dir/b & <c>.ndjson")
+    ]
+    urls = [e["fullUrl"] for e in many["entry"]]
+    assert all(u.startswith("urn:uuid:") for u in urls) and len(set(urls)) == 2
+    assert outcomes[0]["text"]["status"] == "generated"
+    assert outcomes[0]["text"]["div"] == (
+        '<div xmlns="http://www.w3.org/1999/xhtml"><p>a.json: INVALID (1 error, 1 warning, 1 note)</p>'
+        "<table><tr><th>Severity</th><th>Location</th><th>Issue</th></tr>"
+        "<tr><td>error</td><td>Patient.gender</td><td>'boy' is not one of the allowed codes "
+        "(schema: schema-enum)</td></tr>"
+        "<tr><td>warning</td><td>Patient.language</td><td>display differs "
+        "(terminology: terminology-display)</td></tr>"
+        "<tr><td>information</td><td>Patient</td><td>dom-6: narrative (invariant: dom-6)</td></tr>"
+        "</table></div>"
+    )
+    assert outcomes[1]["text"]["div"] == (
+        '<div xmlns="http://www.w3.org/1999/xhtml"><p>dir/b &amp; &lt;c&gt;.ndjson: valid '
+        "(0 errors, 0 warnings, 0 notes)</p></div>"
+    )
+
+
+def test_an_ndjson_line_is_an_issue_extension():
+    issue = Issue(Severity.ERROR, Layer.SCHEMA, "Patient.gender", "bad", "schema-enum", line=7)
+    one = json.loads(render([FileResult("x.ndjson", [issue])], "operationoutcome"))
+    assert one["issue"][0]["extension"] == [
+        {"url": "http://hl7.org/fhir/StructureDefinition/operationoutcome-issue-line", "valueInteger": 7}
+    ]
+
+
 def test_issue_order_compares_indexes_as_numbers():
     a = Issue(Severity.ERROR, Layer.BUNDLE, "Bundle.entry[10].fullUrl", "m", "r")
     b = Issue(Severity.ERROR, Layer.BUNDLE, "Bundle.entry[9].fullUrl", "m", "r")
