@@ -318,6 +318,29 @@ def import_pulled(
     return result.case, result.unmapped
 
 
+def check_types(types: tuple[str, ...]) -> None:
+    """Refuse a --type that no search by patient can find: not an R4 resource type, or not in
+    the Patient compartment."""
+    import difflib
+
+    from fhirconv.server.pull import PATIENT_SEARCH
+    from fhirconv.validation.definitions import resource_types
+
+    for name in types:
+        if name in PATIENT_SEARCH:
+            continue
+        if name == "Patient":
+            raise InputError("--type Patient: the Patient is always read; --type names the other types")
+        if name in resource_types():
+            raise InputError(
+                f"--type {name}: not in the R4 Patient compartment, so no search by patient finds it"
+            )
+        close = difflib.get_close_matches(name, sorted(PATIENT_SEARCH), n=1, cutoff=0.6)
+        close = close or [t for t in PATIENT_SEARCH if t.lower() == name.lower()]
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise InputError(f"--type {name!r} is not a FHIR R4 resource type{hint}")
+
+
 @click.command()
 @server_options
 @click.option("--patient", required=True, metavar="ID", help="The server's id of the Patient to read.")
@@ -383,7 +406,7 @@ def pull(
     """
     from fhirconv.fileio import check_outputs, dump_json, is_stdout, write_output
     from fhirconv.server.client import display_url
-    from fhirconv.server.pull import PATIENT_SEARCH, check_types, collection_bundle, fetch_patient
+    from fhirconv.server.pull import PATIENT_SEARCH, collection_bundle, fetch_patient
 
     check_types(types)
     if not re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", patient):

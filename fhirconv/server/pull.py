@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from fhirconv.errors import InputError
 from fhirconv.server.client import FhirClient, display_url
 from fhirconv.server.errors import ResourceNotFound, ServerRejected
 from fhirconv.server.references import dependency_order
@@ -74,28 +73,6 @@ PATIENT_SEARCH: dict[str, str] = {
     "Task": "patient",
     "VisionPrescription": "patient",
 }
-
-def check_types(types: Iterable[str]) -> None:
-    """Refuse a --type that no search by patient can find: not an R4 resource type, or not in
-    the Patient compartment."""
-    import difflib
-
-    from fhirconv.validation.definitions import resource_types
-
-    for name in types:
-        if name in PATIENT_SEARCH:
-            continue
-        if name == "Patient":
-            raise InputError("--type Patient: the Patient is always read; --type names the other types")
-        if name in resource_types():
-            raise InputError(
-                f"--type {name}: not in the R4 Patient compartment, so no search by patient finds it"
-            )
-        close = difflib.get_close_matches(name, sorted(PATIENT_SEARCH), n=1, cutoff=0.6)
-        close = close or [t for t in PATIENT_SEARCH if t.lower() == name.lower()]
-        hint = f"; did you mean {close[0]}?" if close else ""
-        raise InputError(f"--type {name!r} is not a FHIR R4 resource type{hint}")
-
 
 # The order resources are written in: the patient first, then by type and id,
 # so the same server content always gives the same bytes.
