@@ -52,7 +52,11 @@ def _run(argv: list[str] | None) -> int:
     except FhirconvError as err:
         click.echo(f"Error: {err}", err=True)
         return int(err.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as err:
+        # click turns Ctrl-C (and SIGTERM, raised as a KeyboardInterrupt) into Abort.
+        if isinstance(err.__cause__, Terminated):
+            click.echo("Terminated.", err=True)
+            return int(ExitCode.TERMINATED)
         click.echo("Aborted.", err=True)
         return int(ExitCode.INTERRUPTED)
     except click.ClickException as err:

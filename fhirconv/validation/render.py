@@ -200,7 +200,7 @@ def _narrative(result: FileResult, *, strict: bool) -> str:
             parts.append(
                 "<tr>"
                 + cell(issue.severity.value)
-                + cell(_where(issue))
+                + cell(_where(issue, result.file))
                 + cell(f"{issue.message} ({issue.layer.value}: {issue.rule})")
                 + "</tr>"
             )
