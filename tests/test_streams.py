@@ -53,7 +53,7 @@ def test_sigterm_while_waiting_on_a_fifo_exits_143_without_a_traceback(tmp_path)
         time.sleep(0.05)
     assert wchan.read_text() == "wait_for_partner"
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=60)
+    _, err = process.communicate(timeout=60)
     assert process.returncode == 143
     assert err.decode().strip() == "Terminated."
     assert [p.name for p in tmp_path.iterdir()] == ["out.fifo"]
