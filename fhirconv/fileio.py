@@ -124,6 +124,12 @@ def _create_temp(path: Path) -> tuple[int, Path]:
         except FileExistsError:
             continue
         except OSError as err:
+            if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS) and path.exists():
+                # The file may be writable where its folder is not: say which one refused.
+                raise InputError(
+                    f"{path}: cannot write: a file is replaced atomically through a temporary file "
+                    f"beside it, and {path.parent} refuses new files ({err.strerror})"
+                ) from None
             raise _cannot_write(path, err) from None
     raise InputError(f"{path}: cannot write: no free temporary name in {path.parent}")
 
@@ -248,6 +254,8 @@ def atomic_directory(target: Path, *, replace: bool = False) -> Iterator[Path]:
 
 def check_new_directory(target: Path, *, replace: bool = False) -> None:
     """Refuse, before any work, an output folder that cannot be (re)placed."""
+    if is_stdout(target):
+        raise InputError("- is standard output, which takes one file: name a folder for many files")
     if not target.exists():
         return
     if not target.is_dir():

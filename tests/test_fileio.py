@@ -223,3 +223,30 @@ def test_import_refuses_case_file_and_report_on_standard_output(run_cli):
     done = run_cli("import", "examples/case1.bundle.json", "--report", "-")
     assert done.code == 2
     assert done.err == "Error: -o and --report would both write to standard output\n"
+
+
+def test_a_folder_that_refuses_new_files_is_named(tmp_path, monkeypatch):
+    # As root every folder takes new files; a read-only mount is not at hand: refuse the create.
+    target = tmp_path / "out.json"
+    target.write_bytes(b"old\n")
+    real_open = os.open
+
+    def refusing(path, flags, *args):
+        if flags & os.O_CREAT:
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", refusing)
+    with pytest.raises(InputError) as caught:
+        write_output(b"new\n", target)
+    assert str(caught.value) == (
+        f"{target}: cannot write: a file is replaced atomically through a temporary file beside it, "
+        f"and {tmp_path} refuses new files (Permission denied)"
+    )
+    assert target.read_bytes() == b"old\n"
+
+
+def test_dash_is_no_folder(run_cli):
+    done = run_cli("export", "case1", "case2", "--out-dir", "-")
+    assert done.code == 2
+    assert done.err == "Error: - is standard output, which takes one file: name a folder for many files\n"
