@@ -39,6 +39,19 @@ class Ledger:
     def mark(self, index: int, state: State) -> None:
         self._parts[index].state = state
 
+    def split(self, index: int, count: int) -> None:
+        """Part ``index`` goes as ``count`` smaller parts instead (the server refused its size)."""
+        source = self._parts[index].source
+        self._parts[index : index + 1] = [_Part(source, 0, 0) for _ in range(count)]
+        siblings = [p for p in self._parts if p.source == source]
+        for number, part in enumerate(siblings, start=1):
+            part.number, part.total = number, len(siblings)
+
+    def label(self, index: int) -> str:
+        """``case2``, or ``case2 (part 1 of 3)``."""
+        part = self._parts[index]
+        return part.source if part.total == 1 else f"{part.source} (part {part.number} of {part.total})"
+
     def stored_any(self) -> bool:
         return any(p.state is State.STORED for p in self._parts)
 

@@ -70,6 +70,20 @@ def as_transaction(bundle: dict[str, Any], source: str) -> dict[str, Any]:
     return {**bundle, "type": "transaction", "entry": converted}
 
 
+# How servers refuse a transaction for its size: 413 Payload Too Large, or a 400/422 saying so
+# in words (Medplum: "Transaction contains more update operations than allowed").
+_TOO_LARGE = re.compile(
+    r"too (many|large|big)|more .{0,60}than (allowed|permitted)|exceeds? .{0,60}(maximum|limit)"
+    r"|maximum (number|size)",
+    re.IGNORECASE,
+)
+
+
+def refused_for_size(status: int | None, message: str) -> bool:
+    """Whether a refusal of a transaction says it is too large (so a smaller one may pass)."""
+    return status == 413 or (status in (400, 422) and bool(_TOO_LARGE.search(message)))
+
+
 def parse_location(location: str | None) -> tuple[str, str, str | None] | None:
     """(type, id, version) from a response location, or None when it names no resource."""
     if not location:
