@@ -28,28 +28,6 @@ from fhirconv.parallel import batches
 from fhirconv.server.references import references
 
 PATIENTS_PER_PARTITION = 4
-# An export lists resources by type, alphabetically; the import reads them in the order a
-# patient bundle lists them (who, what was found, what was done, then what refers to acts:
-# a MedicationStatement after the regimen Procedure it is partOf).  Others keep their place.
-READING_ORDER = {
-    rtype: rank
-    for rank, rtype in enumerate(
-        [
-            "Patient",
-            "DocumentReference",
-            "Condition",
-            "BodyStructure",
-            "Specimen",
-            "Observation",
-            "Procedure",
-            "Medication",
-            "MedicationRequest",
-            "MedicationAdministration",
-            "MedicationStatement",
-            "DetectedIssue",
-        ]
-    )
-}
 # A reference to a patient: "Patient/1", "http://x/fhir/Patient/1", "Patient/1/_history/2".
 _PATIENT_REF = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 _REST_REF = re.compile(r"(?:^|/)([A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
@@ -194,8 +172,6 @@ def import_patient(patient: str, lines: list[Line], doi: str | None, lenient: bo
     try:
         read = [line_entry(_text(line), line.file, line.number, problems=problems) for line in lines]
         entries = [entry for entry in read if entry is not None]
-        last = len(READING_ORDER)
-        entries.sort(key=lambda entry: READING_ORDER.get(str(entry[1].get("resourceType")), last))
         files = tuple(sorted({Path(line.file).name for line in lines}))
         result = import_entries(entries, doi, files)
         result.unmapped[:0] = problems or []

@@ -422,11 +422,9 @@ def _assemble(
             try:
                 if rtype == "MedicationStatement":
                     part_of, therapy, agent = from_statement(reader, resource, loc)
-                    if part_of in regimens:
-                        regimens[part_of]["_agents"].append((therapy, agent))
-                    else:
-                        therapy["agents"] = [agent]
-                        lists["therapies"].append(therapy)
+                    # Joined to its regimen once all are read: the regimen may come later.
+                    therapy["agents"], therapy["_part_of"] = [agent], part_of
+                    lists["therapies"].append(therapy)
                 else:
                     lists["therapies"].append(MEDICATION_READERS[str(rtype)](reader, resource, loc))
             except EnteredInError:
@@ -580,6 +578,10 @@ def _attach(
             studies[owner]["findings"].append(fragment)
         else:
             reader.report(at, "not mapped", f"a {kind} that names no {_OWNERS[kind]} of the bundle")
+    for therapy in lists["therapies"]:
+        part_of = therapy.pop("_part_of", None)
+        if part_of in regimens:
+            regimens[part_of]["_agents"].append((therapy, therapy.pop("agents")[0]))
     for regimen in regimens.values():
         agents = regimen.pop("_agents")
         if not agents:

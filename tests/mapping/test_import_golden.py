@@ -72,3 +72,16 @@ def test_searchset_with_outcome_entry_imports():
     result = import_entries(read_entries(json.dumps(bundle).encode(), "search.json"))
     assert result.case == load_case("case2")
     assert result.unmapped == []
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("descending", [False, True])
+def test_order_of_resource_types_is_not_a_fact(name, descending):
+    # A Bulk Data export lists resources by type, alphabetically: a regimen's MedicationStatements
+    # then come before the Procedure they are partOf. Within one type the order stays (a fact's
+    # sizes or findings are listed in the order of their Observations).
+    bundle = build_bundle(load_case(name), "collection")
+    bundle["entry"].sort(key=lambda e: e["resource"]["resourceType"], reverse=descending)
+    result = import_entries(read_entries(json.dumps(bundle).encode(), "bundle.json"))
+    assert result.unmapped == []
+    assert compare_cases(load_case(name), result.case) == []
