@@ -93,8 +93,6 @@ def _after_json(
     runs: list[tuple[Layer, Callable[[], list[Issue]]]] = []
     if Layer.SCHEMA in wanted:
         runs.append((Layer.SCHEMA, lambda: schema_layer.check(resource, path)))
-    if Layer.STRUCTURE in wanted:
-        runs.append((Layer.STRUCTURE, lambda: structure_layer.check(resource, path)))
     walk_: list[walker.Walk] = []
 
     def walked() -> walker.Walk:
@@ -102,6 +100,8 @@ def _after_json(
             walk_.append(walker.walk(resource, path))
         return walk_[0]
 
+    if Layer.STRUCTURE in wanted:
+        runs.append((Layer.STRUCTURE, lambda: structure_layer.check(resource, path, walked)))
     if Layer.BUNDLE in wanted:
         runs.append((Layer.BUNDLE, lambda: bundle_layer.check(walked(), known)))
     if Layer.INVARIANT in wanted:

@@ -143,12 +143,10 @@ def _reach(types: frozenset[str]) -> set[str]:
 def _holders() -> dict[str, tuple[tuple[str, str | None], ...]]:
     """Per definition, the properties that lead to nested resources: (property, definition
     to go on in, or None where the property holds resources itself)."""
-    from fhirconv.validation.schema_layer import _strip_descriptions
-
     direct: dict[str, list[tuple[str, str | None]]] = {}
     links: dict[str, list[tuple[str, str]]] = {}
     for name, body in _raw().items():
-        props = _strip_descriptions(body).get("properties") if isinstance(body, dict) else None
+        props = body.get("properties") if isinstance(body, dict) else None
         for key, prop in (props or {}).items():
             ref = prop.get("$ref") or (prop.get("items") or {}).get("$ref")
             if not isinstance(ref, str) or not ref.startswith(_REF):

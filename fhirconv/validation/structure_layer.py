@@ -4,19 +4,24 @@ fhir.resources no longer ships R4 models, and R4B differs from R4 in places
 (elements renamed or removed, cardinalities, 18 resource types dropped).  Where
 they differ R4 wins: every R4B complaint is checked against the R4 core
 definitions and dropped when R4 allows what R4B rejects.
+
+The models run only when the walk finds something they could object to
+(:mod:`.structure_fast`): on a document without such a thing their verdict is known.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from fhirconv.validation import definitions
+from fhirconv.validation import definitions, fastpaths, schema_compiled, structure_fast
 from fhirconv.validation.elements import PRIMITIVES, resolve
 from fhirconv.validation.issues import Issue, Layer, error, information
 from fhirconv.validation.paths import iter_resources, join
+from fhirconv.validation.walker import Walk
 
 
 @cache
@@ -29,12 +34,20 @@ def _model(resource_type: str) -> Any:
         return None
 
 
-def check(resource: dict[str, Any], path: str) -> list[Issue]:
-    from pydantic import ValidationError
-
+def check(resource: dict[str, Any], path: str, walk: Callable[[], Walk] | None = None) -> list[Issue]:
+    """The R4B models' findings; ``walk`` gives the shared walk, for the fast path."""
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str) or rtype not in definitions.resource_types():
         return []  # the schema layer has said so already
+    if (
+        walk is not None
+        and fastpaths.enabled()
+        and schema_compiled.valid(resource)
+        and structure_fast.clean(walk())
+    ):
+        return []
+    from pydantic import ValidationError
+
     r4b_only_gaps = [
         (where, res)
         for where, res in iter_resources(resource, path)

@@ -13,7 +13,8 @@ message) regenerates the file and shows the change in review:
     python -m tests.validation.reference_findings      # rewrite the stored findings
     git diff tests/validation/data/reference-findings.json
 
-A speed change must leave the file as it is.
+The file is written by the reference paths (every fast path off); the test holds the
+normal run to it.  A speed change must leave the file as it is.
 """
 
 from __future__ import annotations
@@ -211,6 +212,60 @@ def _damaged(rng: random.Random, resource: dict[str, Any]) -> dict[str, Any]:
     return damaged
 
 
+# Damage the schema lets through and only the structure layer (the R4B models) judges.
+_CHOICES: list[tuple[str, Any]] = [
+    ("valueBoolean", True),
+    ("valueString", "x"),
+    ("valueInteger", 2),
+    ("effectiveDateTime", "2020"),
+    ("onsetString", "x"),
+    ("deceasedBoolean", False),
+    ("multipleBirthInteger", 2),
+    ("medicationReference", {"reference": "Medication/x"}),
+    ("occurrenceDateTime", "2020"),
+    ("performedString", "x"),
+]
+_NUMBERS: list[Any] = [0, -1, 1.5, 2.0, 2**31, 2**31 - 1, -(2**31) - 1]
+
+
+def structural_damage(rng: random.Random, resource: dict[str, Any]) -> dict[str, Any]:
+    """A real resource with one damage the JSON schema allows: a key dropped (required
+    elements go missing), a second type for a choice, an integer out of its range or a
+    fraction, a final line break, a value given by its extensions only, an empty ``_name``."""
+    damaged = copy.deepcopy(resource)
+    objects = [p for p in _places(damaged) if isinstance(p, dict) and p]
+    place = rng.choice(objects)
+    keys = sorted(k for k in place if k != "resourceType")
+    kind = rng.randrange(6)
+    if kind == 0 and keys:
+        del place[rng.choice(keys)]
+    elif kind == 1:
+        key, value = rng.choice(_CHOICES)
+        place[key] = value
+    elif kind == 2:
+        numbers = [o for o in objects if any(type(v) is int for v in o.values())]
+        if numbers:
+            target = rng.choice(numbers)
+            key = rng.choice(sorted(k for k, v in target.items() if type(v) is int))
+            target[key] = rng.choice(_NUMBERS)
+    elif kind == 3:
+        texts = [(o, k) for o in objects for k, v in o.items() if isinstance(v, str) and k != "resourceType"]
+        if texts:
+            target, key = rng.choice(texts)
+            target[key] += "\n"
+    elif kind == 4:
+        primitives = [k for k in keys if isinstance(place[k], str | int | float | bool)]
+        if primitives:
+            key = rng.choice(primitives)
+            del place[key]
+            place["_" + key] = rng.choice(
+                [{"extension": [{"url": "http://example.org/x", "valueString": "y"}]}, {"id": "a"}, {}]
+            )
+    elif keys:
+        place["_" + rng.choice(keys)] = {}
+    return damaged
+
+
 def _hostile() -> Iterator[Item]:
     for index, data in enumerate(FIXED_HOSTILE):
         yield f"hostile/fixed-{index:02d}", data, "hostile.json"
@@ -219,6 +274,9 @@ def _hostile() -> Iterator[Item]:
     for index in range(150):
         resource = json.loads(rng.choice(sources).read_bytes())
         yield f"hostile/damaged-{index:03d}", _json(_damaged(rng, resource)), "damaged.json"
+    for index in range(120):
+        resource = json.loads(rng.choice(sources).read_bytes())
+        yield f"hostile/structure-{index:03d}", _json(structural_damage(rng, resource)), "structure.json"
     for index in range(40):
         data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 60)))
         yield f"hostile/bytes-{index:02d}", data, "bytes.json"
@@ -267,7 +325,11 @@ def dumps(found: dict[str, list[dict[str, Any]]]) -> str:
 
 
 def main() -> None:
-    found = findings(corpus())
+    from fhirconv.validation import fastpaths
+
+    # The stored run is the reference paths' run, so that the fast paths are held to it.
+    with fastpaths.reference_only():
+        found = findings(corpus())
     STORED.write_text(dumps(found), encoding="utf-8")
     total = sum(len(v) for v in found.values())
     where = STORED.relative_to(ROOT)

@@ -50,7 +50,7 @@ def test_the_corpus_is_what_it_says(items):
     assert sum(name.startswith("r4/") for name in names) == 315
     assert sum(name.startswith("mcode/") for name in names) == 179
     assert sum(name.startswith("mutation/") for name in names) == len(CATALOGUE)
-    assert sum(name.startswith("hostile/") for name in names) >= 200
+    assert sum(name.startswith("hostile/") for name in names) >= 300
 
 
 def test_findings_are_the_stored_reference(current):
