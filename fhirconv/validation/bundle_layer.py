@@ -16,7 +16,7 @@ from typing import Any
 
 from fhirconv.validation import bundle_rules, definitions
 from fhirconv.validation.issues import Issue, Layer, error, warning
-from fhirconv.validation.walker import ResourceScope, Walk
+from fhirconv.validation.walker import Node, ResourceScope, Walk
 
 _REQUEST_TYPES = {"batch", "transaction", "history"}
 _RESPONSE_TYPES = {"batch-response", "transaction-response", "history"}
@@ -184,6 +184,9 @@ def _references(walk: Walk, bundles: list[ResourceScope], known: Container[str] 
             entry = entries[id(scope.entry_of)][scope.entry_index]
             entry_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
         for node in scope.nodes:
+            if node.type == "canonical" and isinstance(node.value, str):
+                issues.extend(_canonical_target(node))
+                continue
             if node.type != "Reference" or not isinstance(node.value, dict):
                 continue
             ref = node.value.get("reference")
@@ -285,6 +288,25 @@ def _references(walk: Walk, bundles: list[ResourceScope], known: Container[str] 
                     )
                 )
     return issues
+
+
+def _canonical_target(node: Node) -> list[Issue]:
+    """A canonical that names a core conformance resource must name one of a type it allows."""
+    targets = node.element.get("targets")
+    if not targets or "Resource" in targets:
+        return []
+    found = definitions.core_canonical_type(node.value.partition("|")[0])
+    if found is None or found in targets:
+        return []
+    return [
+        error(
+            Layer.BUNDLE,
+            node.path,
+            f"canonical '{node.value}' is the URL of the core {found}; "
+            f"this element refers to a {' or '.join(targets)}",
+            "bundle-canonical-target-type",
+        )
+    ]
 
 
 def _resolve(

@@ -5,7 +5,12 @@
 * Attachment: ``size`` is the number of bytes of the decoded ``data``, and ``hash``
   the base64 of its SHA-1 (Attachment.size, Attachment.hash);
 * strings: "Strings SHALL NOT exceed 1MB (1024*1024 characters) in size" (string and
-  the types derived from it).
+  the types derived from it);
+* uri, url and canonical values that are UUID or OID URIs hold a valid one: the R4 uuid
+  type is ``urn:uuid:`` and 8-4-4-4-12 lower-case hexadecimal digits ("For UUID ... use all
+  lowercase", uri), the oid type ``urn:oid:`` and dotted numbers starting 0, 1 or 2;
+* a canonical resource's ``url`` is "an absolute URI that is used to identify this ..."
+  (ValueSet.url, CodeSystem.url, StructureDefinition.url and every other one).
 
 Each returns issues of the structure layer at the element's FHIRPath location.
 """
@@ -24,6 +29,10 @@ MAX_STRING = 1024 * 1024
 STRING_TYPES = frozenset({"string", "markdown", "code", "id"})
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _SPACE = re.compile(r"\s+")
+URI_TYPES = frozenset({"uri", "url", "canonical"})
+_UUID_URI = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_OID_URI = re.compile(r"urn:oid:[0-2](\.(0|[1-9][0-9]*))+")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
 def decoded(value: str) -> bytes | None:
@@ -96,3 +105,43 @@ def check_length(value: Any, path: str) -> list[Issue]:
             )
         ]
     return []
+
+
+def check_urn(value: str, path: str) -> list[Issue]:
+    """A ``urn:uuid:`` or ``urn:oid:`` URI must hold a valid UUID or OID (other values: no issue)."""
+    if value.startswith("urn:uuid:") and not _UUID_URI.fullmatch(value):
+        return [
+            error(
+                Layer.STRUCTURE,
+                path,
+                f"{value!r} is not a valid UUID URI: urn:uuid: and then 32 lower-case hexadecimal "
+                "digits grouped 8-4-4-4-12",
+                "structure-uuid",
+            )
+        ]
+    if value.startswith("urn:oid:") and not _OID_URI.fullmatch(value):
+        return [
+            error(
+                Layer.STRUCTURE,
+                path,
+                f"{value!r} is not a valid OID URI: urn:oid: and then numbers joined by dots, "
+                "the first 0, 1 or 2",
+                "structure-oid",
+            )
+        ]
+    return []
+
+
+def check_canonical_url(value: Any, path: str) -> list[Issue]:
+    """A canonical resource's ``url`` is an absolute URI (it has a scheme: http:, urn:, ...)."""
+    if not isinstance(value, str) or _SCHEME.match(value):
+        return []
+    return [
+        error(
+            Layer.STRUCTURE,
+            path,
+            f"url {value!r} is not an absolute URI; a canonical resource is identified by one "
+            "(http://..., urn:uuid:..., urn:oid:...)",
+            "structure-canonical-url",
+        )
+    ]

@@ -87,6 +87,22 @@ def codesystem(url: str) -> dict[str, str | None] | None:
     return {str(code): parent for code, parent in pairs} if pairs is not None else None
 
 
+_CORE_SD = "http://hl7.org/fhir/StructureDefinition/"
+
+
+@cache
+def core_canonical_type(url: str) -> str | None:
+    """The resource type of the R4 core conformance resource with this canonical URL (no version),
+    when it is one of the value sets, code systems or StructureDefinitions vendored here."""
+    if url in valuesets():
+        return "ValueSet"
+    if url in codesystems():
+        return "CodeSystem"
+    if url.startswith(_CORE_SD) and (url[len(_CORE_SD) :] in core_types() or url in core_profiles()):
+        return "StructureDefinition"
+    return None
+
+
 @cache
 def json_schema() -> dict[str, Any]:
     data: dict[str, Any] = _load("fhir-r4.schema.json.gz")

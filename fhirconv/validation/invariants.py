@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from fhirconv.validation import datatypes, definitions, fhirpath
-from fhirconv.validation.datatypes import MAX_STRING, STRING_TYPES
+from fhirconv.validation.datatypes import MAX_STRING, STRING_TYPES, URI_TYPES
 from fhirconv.validation.issues import Issue, Layer, error, information, warning
 from fhirconv.validation.walker import Node, ResourceScope, Walk
 
@@ -283,7 +283,10 @@ def check(walk: Walk) -> list[Issue]:
         rtype = scope.resource.get("resourceType")
         if not isinstance(rtype, str) or rtype not in types:
             continue
-        root_cons = types[rtype]["elements"][rtype].get("cons", [])
+        elements = types[rtype]["elements"]
+        root_cons = elements[rtype].get("cons", [])
+        if "url" in scope.resource and elements.get(f"{rtype}.url", {}).get("types") == ["uri"]:
+            issues.extend(datatypes.check_canonical_url(scope.resource["url"], f"{scope.path}.url"))
         if types[rtype]["base"] == "DomainResource" or any(c[0] == "dom-2" for c in root_cons):
             res = scope.resource
             if not dom_2(res):
@@ -353,6 +356,8 @@ def check(walk: Walk) -> list[Issue]:
                 issues.extend(datatypes.check_base64(value, node.path))
             elif node.type == "Attachment":
                 issues.extend(datatypes.check_attachment(value, node.path))
+            elif node.type in URI_TYPES and isinstance(value, str) and value.startswith("urn:"):
+                issues.extend(datatypes.check_urn(value, node.path))
             if "cons" in node.element:
                 for key, severity, human, _ in node.element["cons"]:
                     check_native = NATIVE_ELEMENT.get(key)
