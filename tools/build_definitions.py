@@ -27,6 +27,8 @@ Outputs (gzip-compressed JSON, sorted keys so a rebuild is byte-identical):
 * ``codesystems.json.gz`` -- the codes of every complete core code system with
   their parents, for value sets of implementation guides that include a whole core
   code system or a part of its hierarchy;
+* ``searchparams.json.gz`` -- the type of every core SearchParameter by canonical URL,
+  for CapabilityStatements that declare one;
 * ``fhir-r4.schema.json.gz`` -- the official schema, unchanged;
 * ``versions.json`` -- which package versions all of the above came from.
 """
@@ -217,6 +219,11 @@ def expand_all(resources: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[st
     return expander.done, complete
 
 
+def search_param_types(resources: list[dict[str, Any]]) -> dict[str, str]:
+    """Canonical URL -> type (token, date, ...) of the core SearchParameters."""
+    return {r["url"]: r["type"] for r in resources if r.get("resourceType") == "SearchParameter"}
+
+
 def dump(path: Path, data: Any) -> None:
     raw = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
     buffer = io.BytesIO()
@@ -282,12 +289,15 @@ def build(tar_dir: Path, schema: Path) -> None:
         (url, prune_profile(sd)) for url, sd in core_ext.items() if url not in profiles and "snapshot" in sd
     )
 
+    search_params = search_param_types(bundle_resources(medplum[base + "search-parameters.json"]))
+
     OUT.mkdir(parents=True, exist_ok=True)
     dump(OUT / "core.json.gz", {"types": core, "ele-1": "hasValue() or (children().count() > id.count())"})
     dump(OUT / "valuesets.json.gz", valuesets)
     dump(OUT / "profiles.json.gz", profiles)
     dump(OUT / "core-profiles.json.gz", core_profiles)
     dump(OUT / "codesystems.json.gz", codesystems)
+    dump(OUT / "searchparams.json.gz", search_params)
     shutil.copyfile(schema, OUT / "fhir-r4.schema.json.gz")
     versions = {
         "fhirVersion": "4.0.1",

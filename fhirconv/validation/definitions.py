@@ -104,6 +104,13 @@ def core_canonical_type(url: str) -> str | None:
 
 
 @cache
+def search_param_types() -> dict[str, str]:
+    """The type (token, date, reference, ...) of every core SearchParameter, by canonical URL."""
+    data: dict[str, str] = _load("searchparams.json.gz")
+    return data
+
+
+@cache
 def json_schema() -> dict[str, Any]:
     data: dict[str, Any] = _load("fhir-r4.schema.json.gz")
     return data

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhirconv.validation import definitions, structure_definitions
+from fhirconv.validation import capability_statements, definitions, structure_definitions
 from fhirconv.validation.conformance import BUILT_IN, Conformance
 from fhirconv.validation.issues import Issue, Layer, error, information
 from fhirconv.validation.profile_checker import Checker, RunContext
@@ -39,6 +39,8 @@ def check(walk: Walk, conformance: Conformance = BUILT_IN, strict_profiles: bool
         issues.extend(_extensions(scope, run, unknown_noted))
         if scope.resource.get("resourceType") == "StructureDefinition":
             issues.extend(structure_definitions.check(scope.resource, scope.path))
+        elif scope.resource.get("resourceType") == "CapabilityStatement":
+            issues.extend(capability_statements.check(scope.resource, scope.path))
         meta = scope.resource.get("meta")
         claimed = meta.get("profile") if isinstance(meta, dict) else None
         if not isinstance(claimed, list):

@@ -9,6 +9,8 @@ Each has valid and invalid cases of our own, written from the R4 specification:
   [code system, ...] when it is referenced" (ValueSet.url, CodeSystem.url, ...).
 * A canonical's targets: QuestionnaireResponse.questionnaire is canonical(Questionnaire),
   so the URL of a core ValueSet there names the wrong kind of resource.
+* CapabilityStatement.rest.resource.searchParam.type is the type of the SearchParameter its
+  definition names (R4: "The type of value a search parameter refers to").
 """
 
 import copy
@@ -137,3 +139,44 @@ def test_a_canonical_to_a_core_resource_of_the_right_type_passes():
         ],
     }
     assert errors(questionnaire) == set()
+
+
+def capability(definition, declared, *, system_level=False):
+    param = {"name": "clinical-status", "definition": definition, "type": declared}
+    rest = {"mode": "server"}
+    if system_level:
+        rest["searchParam"] = [param]
+    else:
+        rest["resource"] = [{"type": "AllergyIntolerance", "searchParam": [param]}]
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "draft",
+        "date": "2024-01-01",
+        "kind": "requirements",
+        "description": "What a server of ours supports",
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [rest],
+    }
+
+
+CLINICAL_STATUS = "http://hl7.org/fhir/SearchParameter/AllergyIntolerance-clinical-status"
+
+
+@pytest.mark.parametrize(
+    ("definition", "declared"),
+    [
+        (CLINICAL_STATUS, "token"),  # the core parameter is a token
+        ("http://example.org/SearchParameter/local", "date"),  # not a core definition: not judged
+    ],
+)
+def test_search_parameters_of_their_definitions_type_pass(definition, declared):
+    assert errors(capability(definition, declared)) == set()
+
+
+@pytest.mark.parametrize("system_level", [False, True])
+def test_a_search_parameter_of_another_type_fails(system_level):
+    where = "CapabilityStatement.rest[0]" + ("" if system_level else ".resource[0]")
+    assert errors(capability(CLINICAL_STATUS, "date", system_level=system_level)) == {
+        ("capability-searchparam-type", f"{where}.searchParam[0].type")
+    }
