@@ -107,28 +107,27 @@ def check_length(value: Any, path: str) -> list[Issue]:
     return []
 
 
+_URNS = (
+    (
+        "urn:uuid:",
+        _UUID_URI,
+        "UUID URI: urn:uuid: and then 32 lower-case hexadecimal digits grouped 8-4-4-4-12",
+        "structure-uuid",
+    ),
+    (
+        "urn:oid:",
+        _OID_URI,
+        "OID URI: urn:oid: and then numbers joined by dots, the first 0, 1 or 2",
+        "structure-oid",
+    ),
+)
+
+
 def check_urn(value: str, path: str) -> list[Issue]:
     """A ``urn:uuid:`` or ``urn:oid:`` URI must hold a valid UUID or OID (other values: no issue)."""
-    if value.startswith("urn:uuid:") and not _UUID_URI.fullmatch(value):
-        return [
-            error(
-                Layer.STRUCTURE,
-                path,
-                f"{value!r} is not a valid UUID URI: urn:uuid: and then 32 lower-case hexadecimal "
-                "digits grouped 8-4-4-4-12",
-                "structure-uuid",
-            )
-        ]
-    if value.startswith("urn:oid:") and not _OID_URI.fullmatch(value):
-        return [
-            error(
-                Layer.STRUCTURE,
-                path,
-                f"{value!r} is not a valid OID URI: urn:oid: and then numbers joined by dots, "
-                "the first 0, 1 or 2",
-                "structure-oid",
-            )
-        ]
+    for prefix, pattern, what, rule in _URNS:
+        if value.startswith(prefix) and not pattern.fullmatch(value):
+            return [error(Layer.STRUCTURE, path, f"{value!r} is not a valid {what}", rule)]
     return []
 
 
