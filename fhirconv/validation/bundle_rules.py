@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qs
 
 from fhirconv.validation import definitions
 from fhirconv.validation.issues import Issue, Layer, error
@@ -82,7 +83,7 @@ def _searchset(bundle: dict[str, Any], entries: list[Any], at: str) -> list[Issu
             seen[relation] = index
         if relation == "self" and isinstance(link.get("url"), str):
             self_url = link["url"]
-    searched = _searched_type(self_url)
+    searched = _searched_types(self_url)
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             continue
@@ -112,12 +113,12 @@ def _searchset(bundle: dict[str, Any], entries: list[Any], at: str) -> list[Issu
                         "bundle-searchset-match-id",
                     )
                 )
-            if searched is not None and rtype != searched:
+            if searched is not None and rtype not in searched:
                 issues.append(
                     error(
                         Layer.BUNDLE,
                         f"{here}.resource",
-                        f"a search for {searched} (the self link) cannot match a {rtype}; "
+                        f"a search for {' or '.join(searched)} (the self link) cannot match a {rtype}; "
                         "included resources have search mode 'include'",
                         "bundle-searchset-match-type",
                     )
@@ -125,15 +126,18 @@ def _searchset(bundle: dict[str, Any], entries: list[Any], at: str) -> list[Issu
     return issues
 
 
-def _searched_type(url: str | None) -> str | None:
-    """The resource type a search URL asks for: [base]/Type?... or [base]/Type/id/Type?... ."""
-    if url is None:
+def _searched_types(url: str | None) -> tuple[str, ...] | None:
+    """The resource types a search URL asks for: [base]/Type?..., [base]/Type/id/Type?..., or
+    a search across types, [base]?_type=Type1,Type2&... (R4 search: the _type parameter)."""
+    if url is None or "?" not in url:
         return None
-    path = url.split("?", 1)[0].rstrip("/")
-    last = path.rsplit("/", 1)[-1]
-    if last in definitions.resource_types() and "?" in url:
-        return last
-    return None
+    path, _, query = url.partition("?")
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    known = definitions.resource_types()
+    if last in known:
+        return (last,)
+    named = tuple(t for value in parse_qs(query).get("_type", []) for t in value.split(","))
+    return named if named and all(t in known for t in named) else None
 
 
 def _document_references(walk: Walk, bundle: ResourceScope, entries: list[Any]) -> list[Issue]:

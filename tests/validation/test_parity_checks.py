@@ -180,3 +180,42 @@ def test_a_search_parameter_of_another_type_fails(system_level):
     assert errors(capability(CLINICAL_STATUS, "date", system_level=system_level)) == {
         ("capability-searchparam-type", f"{where}.searchParam[0].type")
     }
+
+
+def searchset(self_url, *resources):
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": [{"relation": "self", "url": self_url}],
+        "entry": [
+            {
+                "fullUrl": f"http://example.org/fhir/{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in resources
+        ],
+    }
+
+
+OBS = {"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "weight"}}
+DOC = {
+    "resourceType": "DocumentReference",
+    "id": "d1",
+    "status": "current",
+    "content": [{"attachment": {"url": "http://example.org/d1"}}],
+}
+
+
+def test_a_search_across_types_matches_any_of_them():
+    # R4 search: [base]?_type=Observation,DocumentReference searches both types.
+    assert (
+        errors(searchset("http://example.org/fhir?_type=Observation,DocumentReference&code=x", OBS, DOC))
+        == set()
+    )
+
+
+def test_a_search_across_types_matches_no_other_type():
+    patient = {"resourceType": "Patient", "id": "p1"}
+    found = errors(searchset("http://example.org/fhir?_type=Observation,DocumentReference", OBS, patient))
+    assert found == {("bundle-searchset-match-type", "Bundle.entry[1].resource")}
