@@ -10,7 +10,9 @@
   type is ``urn:uuid:`` and 8-4-4-4-12 lower-case hexadecimal digits ("For UUID ... use all
   lowercase", uri), the oid type ``urn:oid:`` and dotted numbers starting 0, 1 or 2;
 * a canonical resource's ``url`` is "an absolute URI that is used to identify this ..."
-  (ValueSet.url, CodeSystem.url, StructureDefinition.url and every other one).
+  (ValueSet.url, CodeSystem.url, StructureDefinition.url and every other one);
+* a choice element with min 1 (MedicationRequest.medication[x], UsageContext.value[x], ...) is
+  present under one of its type names (the models' own check is lost once another field fails).
 
 Each returns issues of the structure layer at the element's FHIRPath location.
 """
@@ -144,3 +146,24 @@ def check_canonical_url(value: Any, path: str) -> list[Issue]:
             "structure-canonical-url",
         )
     ]
+
+
+def check_required_choices(
+    value: Any, path: str, choices: tuple[tuple[str, tuple[str, ...]], ...]
+) -> list[Issue]:
+    """``choices``: the required choice elements of the object ``value`` (definitions.required_choices)."""
+    if not isinstance(value, dict):
+        return []
+    issues = []
+    for prefix, types in choices:
+        names = [prefix + t[0].upper() + t[1:] for t in types]
+        if not any(n in value or "_" + n in value for n in names):
+            issues.append(
+                error(
+                    Layer.STRUCTURE,
+                    f"{path}.{prefix}[x]",
+                    f"required element is missing: one of {', '.join(names)}",
+                    "structure-required",
+                )
+            )
+    return issues

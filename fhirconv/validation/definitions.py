@@ -111,6 +111,19 @@ def search_param_types() -> dict[str, str]:
 
 
 @cache
+def required_choices() -> dict[tuple[str, str], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """(type, element path) -> the choice elements under it with min >= 1, as (JSON key prefix, types):
+    ``("MedicationRequest", "MedicationRequest") -> (("medication", ("CodeableConcept", "Reference")),)``."""
+    found: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {}
+    for name, sd in core_types().items():
+        for path, element in sd["elements"].items():
+            if path.endswith("[x]") and element.get("min", 0) >= 1:
+                parent, _, last = path.rpartition(".")
+                found.setdefault((name, parent), []).append((last[:-3], tuple(element.get("types", ()))))
+    return {key: tuple(value) for key, value in found.items()}
+
+
+@cache
 def json_schema() -> dict[str, Any]:
     data: dict[str, Any] = _load("fhir-r4.schema.json.gz")
     return data

@@ -284,6 +284,10 @@ def check(walk: Walk) -> list[Issue]:
         if not isinstance(rtype, str) or rtype not in types:
             continue
         elements = types[rtype]["elements"]
+        required_choices = definitions.required_choices()
+        choices = required_choices.get((rtype, rtype))
+        if choices:
+            issues.extend(datatypes.check_required_choices(scope.resource, scope.path, choices))
         root_cons = elements[rtype].get("cons", [])
         if "url" in scope.resource and elements.get(f"{rtype}.url", {}).get("types") == ["uri"]:
             issues.extend(datatypes.check_canonical_url(scope.resource["url"], f"{scope.path}.url"))
@@ -358,6 +362,10 @@ def check(walk: Walk) -> list[Issue]:
                 issues.extend(datatypes.check_attachment(value, node.path))
             elif node.type in URI_TYPES and isinstance(value, str) and value.startswith("urn:"):
                 issues.extend(datatypes.check_urn(value, node.path))
+            if node.context is not None:
+                choices = required_choices.get(node.context)
+                if choices:
+                    issues.extend(datatypes.check_required_choices(value, node.path, choices))
             if "cons" in node.element:
                 for key, severity, human, _ in node.element["cons"]:
                     check_native = NATIVE_ELEMENT.get(key)

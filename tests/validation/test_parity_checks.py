@@ -219,3 +219,68 @@ def test_a_search_across_types_matches_no_other_type():
     patient = {"resourceType": "Patient", "id": "p1"}
     found = errors(searchset("http://example.org/fhir?_type=Observation,DocumentReference", OBS, patient))
     assert found == {("bundle-searchset-match-type", "Bundle.entry[1].resource")}
+
+
+# -- required choice elements ---------------------------------------------------------------
+# R4: MedicationRequest.medication[x] is 1..1 (CodeableConcept or Reference); UsageContext.value[x]
+# and Group.characteristic.value[x] are 1..1 too.
+
+
+def medication_request(**extra):
+    return {
+        "resourceType": "MedicationRequest",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/p1"},
+        **extra,
+    }
+
+
+def test_a_required_choice_present_under_either_type_passes():
+    assert errors(medication_request(medicationCodeableConcept={"text": "aspirin"})) == set()
+    assert errors(medication_request(medicationReference={"display": "aspirin"})) == set()
+
+
+def test_a_missing_required_choice_is_one_error_even_when_another_field_fails():
+    missing = ("structure-required", "MedicationRequest.medication[x]")
+    assert errors(medication_request()) == {missing}
+    # An authoredOn without a time zone fails the model too: the missing choice is still said.
+    assert errors(medication_request(authoredOn="2020-11-11T10:58:14")) == {
+        missing,
+        ("schema-format-dateTime", "MedicationRequest.authoredOn"),
+    }
+
+
+def test_required_choices_inside_data_types_and_backbone_elements():
+    vs = value_set("http://example.org/fhir/ValueSet/example")
+    vs["useContext"] = [
+        {"code": {"system": "http://terminology.hl7.org/CodeSystem/usage-context-type", "code": "focus"}}
+    ]
+    assert errors(vs) == {("structure-required", "ValueSet.useContext[0].value[x]")}
+    vs["useContext"][0]["valueCodeableConcept"] = {"text": "oncology"}
+    assert errors(vs) == set()
+
+
+def test_a_primitive_choice_given_only_by_its_extension_is_present():
+    group = {
+        "resourceType": "Group",
+        "type": "person",
+        "actual": False,
+        "characteristic": [
+            {
+                "code": {"text": "smoker"},
+                "exclude": False,
+                "_valueBoolean": {
+                    "extension": [
+                        {
+                            "url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+                            "valueCode": "unknown",
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    assert errors(group) == set()
+    del group["characteristic"][0]["_valueBoolean"]
+    assert errors(group) == {("structure-required", "Group.characteristic[0].value[x]")}
