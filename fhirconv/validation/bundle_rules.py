@@ -2,10 +2,15 @@
 
 * ``fullUrl`` is an absolute URL (``urn:uuid:``/``urn:oid:`` included) in every bundle
   but a transaction or batch, whose entries may be new resources;
-* searchset: each link relation at most once (two ``next`` links leave a client
-  nowhere to go); an entry of search mode ``match`` is a resource the server holds,
-  so it has an id, and its type is one the search could return (the ``self`` link's
-  resource type, an ``_include`` aside); an ``outcome`` entry is an OperationOutcome;
+* links: in a searchset or history, each paging relation (``first``, ``previous``,
+  ``next``, ``last``) and ``self`` at most once (two ``next`` links leave a client
+  nowhere to go; other relations may repeat); in any other bundle the paging relations
+  are prohibited (nothing pages a document or a transaction) and ``self`` is at most once,
+  as the HL7 validator holds (its BUNDLE_LINK_SEARCH_PROHIBITED and
+  BUNDLE_LINK_SEARCH_NO_DUPLICATES rules);
+* searchset: an entry of search mode ``match`` or ``include`` is a resource the server
+  holds, so it has an id; a match's type is one the search could return (the ``self``
+  link's resource type, an ``_include`` aside); an ``outcome`` entry is an OperationOutcome;
 * document: a reference must name exactly one entry (two entries that both answer it
   make it ambiguous), and a reference to a version names an entry of that version.
 """
@@ -36,6 +41,8 @@ def check(walk: Walk) -> list[Issue]:
         entries = bundle.get("entry") if isinstance(bundle.get("entry"), list) else []
         if btype not in ("transaction", "batch"):
             issues.extend(_absolute_full_urls(entries, scope.path))
+        if isinstance(btype, str):
+            issues.extend(_links(bundle, btype, scope.path))
         if btype == "searchset":
             issues.extend(_searchset(bundle, entries, scope.path))
         if btype == "document":
@@ -60,14 +67,30 @@ def _absolute_full_urls(entries: list[Any], at: str) -> list[Issue]:
     return issues
 
 
-def _searchset(bundle: dict[str, Any], entries: list[Any], at: str) -> list[Issue]:
+_PAGING = ("first", "previous", "next", "last")
+
+
+def _links(bundle: dict[str, Any], btype: str, at: str) -> list[Issue]:
     issues = []
+    pages = btype in ("searchset", "history")
     links = bundle.get("link") if isinstance(bundle.get("link"), list) else []
     seen: dict[str, int] = {}
-    self_url = None
     for index, link in enumerate(links):
         relation = link.get("relation") if isinstance(link, dict) else None
         if not isinstance(relation, str):
+            continue
+        if not pages and relation in _PAGING:
+            issues.append(
+                error(
+                    Layer.BUNDLE,
+                    f"{at}.link[{index}].relation",
+                    f"the link relation '{relation}' pages search results; a {btype} bundle "
+                    "has no pages (only a searchset or history may have it)",
+                    "bundle-link-paging",
+                )
+            )
+            continue
+        if relation not in (*_PAGING, "self"):
             continue
         if relation in seen:
             issues.append(
@@ -75,14 +98,23 @@ def _searchset(bundle: dict[str, Any], entries: list[Any], at: str) -> list[Issu
                     Layer.BUNDLE,
                     f"{at}.link[{index}]",
                     f"the link relation '{relation}' appears twice (also link[{seen[relation]}]); "
-                    "a searchset has each relation at most once",
-                    "bundle-searchset-link",
+                    f"a {btype} bundle has it at most once",
+                    "bundle-searchset-link" if pages else "bundle-link-self",
                 )
             )
         else:
             seen[relation] = index
-        if relation == "self" and isinstance(link.get("url"), str):
+    return issues
+
+
+def _searchset(bundle: dict[str, Any], entries: list[Any], at: str) -> list[Issue]:
+    issues = []
+    links = bundle.get("link") if isinstance(bundle.get("link"), list) else []
+    self_url = None
+    for link in links:
+        if isinstance(link, dict) and link.get("relation") == "self" and isinstance(link.get("url"), str):
             self_url = link["url"]
+            break
     searched = _searched_types(self_url)
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
@@ -103,26 +135,25 @@ def _searchset(bundle: dict[str, Any], entries: list[Any], at: str) -> list[Issu
                     "bundle-searchset-outcome",
                 )
             )
-        if mode == "match":
-            if not isinstance(resource.get("id"), str):
-                issues.append(
-                    error(
-                        Layer.BUNDLE,
-                        f"{here}.resource",
-                        "a search match is a resource the server holds: it needs an id",
-                        "bundle-searchset-match-id",
-                    )
+        if mode in ("match", "include") and not isinstance(resource.get("id"), str):
+            issues.append(
+                error(
+                    Layer.BUNDLE,
+                    f"{here}.resource",
+                    f"a search {mode} is a resource the server holds: it needs an id",
+                    "bundle-searchset-match-id",
                 )
-            if searched is not None and rtype not in searched:
-                issues.append(
-                    error(
-                        Layer.BUNDLE,
-                        f"{here}.resource",
-                        f"a search for {' or '.join(searched)} (the self link) cannot match a {rtype}; "
-                        "included resources have search mode 'include'",
-                        "bundle-searchset-match-type",
-                    )
+            )
+        if mode == "match" and searched is not None and rtype not in searched:
+            issues.append(
+                error(
+                    Layer.BUNDLE,
+                    f"{here}.resource",
+                    f"a search for {' or '.join(searched)} (the self link) cannot match a {rtype}; "
+                    "included resources have search mode 'include'",
+                    "bundle-searchset-match-type",
                 )
+            )
     return issues
 
 

@@ -101,6 +101,46 @@ def test_searchset_links_appear_once():
     assert rules(bundle, Layer.BUNDLE) == {("bundle-searchset-link", "Bundle.link[2]")}
 
 
+def test_searchset_relations_other_than_paging_and_self_may_repeat():
+    bundle = searchset(
+        links=(
+            ("self", "http://a/Patient?x=1"),
+            ("alternate", "http://a/Patient?x=1&_format=xml"),
+            ("alternate", "http://a/Patient?x=1&_format=ttl"),
+        )
+    )
+    assert rules(bundle, Layer.BUNDLE) == set()
+
+
+@pytest.mark.parametrize("btype", ["collection", "document", "message", "batch-response"])
+def test_paging_links_are_prohibited_outside_search_and_history(btype):
+    bundle = collection("http://example.org/fhir/Patient/p1")
+    bundle["type"] = btype
+    bundle["link"] = [
+        {"relation": "self", "url": "http://a/b1"},
+        {"relation": "next", "url": "http://a/b2"},
+        {"relation": "self", "url": "http://a/b3"},
+    ]
+    found = {r for r in rules(bundle, Layer.BUNDLE) if r[0].startswith("bundle-link")}
+    assert found == {
+        ("bundle-link-paging", "Bundle.link[1].relation"),
+        ("bundle-link-self", "Bundle.link[2]"),
+    }
+
+
+def test_history_pages_like_a_searchset():
+    bundle = collection("http://example.org/fhir/Patient/p1")
+    bundle["type"] = "history"
+    bundle["link"] = [{"relation": "self", "url": "http://a/_history"}, {"relation": "next", "url": "http://a/2"}]
+    assert not {r for r in rule_names(bundle, Layer.BUNDLE) if r.startswith("bundle-link")}
+
+
+def test_searchset_includes_have_an_id():
+    organization = {"resourceType": "Organization"}
+    bundle = searchset(match(patient()), {"resource": organization, "search": {"mode": "include"}})
+    assert ("bundle-searchset-match-id", "Bundle.entry[1].resource") in rules(bundle, Layer.BUNDLE)
+
+
 def test_searchset_matches_have_an_id_and_the_searched_type():
     no_id = {"resourceType": "Patient"}
     bundle = searchset(
