@@ -20,6 +20,7 @@ from fhirconv.mapping.conditions import (
 from fhirconv.mapping.disagreements import from_disagreement, to_disagreement
 from fhirconv.mapping.medications import (
     EnteredInError,
+    NoAgent,
     from_administration,
     from_medication,
     from_regimen,
@@ -419,6 +420,7 @@ def _assemble(
             else:
                 lists["procedures"].append(from_procedure(reader, resource, loc))
         elif rtype == "MedicationStatement" or rtype in MEDICATION_READERS:
+            mark = len(reader.unmapped)
             try:
                 if rtype == "MedicationStatement":
                     part_of, therapy, agent = from_statement(reader, resource, loc)
@@ -429,6 +431,14 @@ def _assemble(
                     lists["therapies"].append(MEDICATION_READERS[str(rtype)](reader, resource, loc))
             except EnteredInError:
                 reader.report(loc, "entered in error", f"a {rtype} entered in error states no fact")
+                continue
+            except NoAgent as missing:
+                # The resource is left out whole: only what says why its agent is unreadable stays.
+                reader.unmapped[mark:] = [
+                    u for u in reader.unmapped[mark:] if u.location.startswith(missing.location + ".")
+                ]
+                what = f"the {rtype} is not imported: {missing.why}, and a therapy names what was given"
+                reader.report(missing.location, "no agent", what)
                 continue
         elif rtype == "DetectedIssue":
             disagreement = from_disagreement(reader, resource, loc)

@@ -207,8 +207,65 @@ def _effective_period(reader: Reader, resource: JSON, loc: str, out: JSON) -> No
         out["period"] = effective or {"start": date, "end": date}
 
 
+class NoAgent(Exception):
+    """The resource names no medication the import can read: a therapy is held only with its agent."""
+
+    def __init__(self, location: str, why: str) -> None:
+        super().__init__(why)
+        self.location = location
+        self.why = why
+
+
+def _agent(reader: Reader, resource: JSON, loc: str) -> JSON:
+    """The agent ``medication[x]`` names, as the producer words or codes it; never a made-up one.
+
+    A reference is followed to a Medication of the bundle or one ``contained`` in the
+    resource; the Reference's ``display`` is the producer's name for it when the
+    Medication cannot be read.  No agent raises :class:`NoAgent`.
+    """
+    where = f"{loc}.medicationCodeableConcept"
+    agent = reader.term(resource.get("medicationCodeableConcept"), where)
+    value = resource.get("medicationReference")
+    if agent is None and isinstance(value, dict):
+        where = f"{loc}.medicationReference"
+        target = value.get("reference")
+        if isinstance(target, str) and target.startswith("#"):
+            agent = _contained_agent(reader, resource, value, target[1:], loc)
+        else:
+            medication = reader.ref(value, where, ("Medication",))
+            agent = reader.medications.get(medication or "")
+        display = value.get("display")
+        if agent is None and isinstance(display, str) and display.strip():
+            agent = {"text": value.pop("display")}
+    if agent is not None:
+        return agent
+    if "medicationCodeableConcept" not in resource and not isinstance(value, dict):
+        raise NoAgent(loc, "it has no medication[x]")
+    why = "no text, no display, no code in fhirconv's terminology table"
+    if isinstance(value, dict):
+        why = "no readable Medication, no display"
+    raise NoAgent(where, f"its medication cannot be read ({why})")
+
+
+def _contained_agent(reader: Reader, resource: JSON, value: JSON, wanted: str, loc: str) -> JSON | None:
+    """The agent of the Medication ``contained`` in the resource with id ``wanted``."""
+    for i, item in enumerate(resource.get("contained") or []):
+        if isinstance(item, dict) and item.get("resourceType") == "Medication" and item.get("id") == wanted:
+            agent = from_medication(reader, item, f"{loc}.contained[{i}]")
+            if agent is not None:
+                value.pop("reference")
+                value.pop("type", None)
+                item.pop("resourceType")
+                item.pop("id")
+            return agent
+    target = value.pop("reference")
+    reader.report(f"{loc}.medicationReference.reference", "missing reference", f"{target} is not contained")
+    return None
+
+
 def _therapy_common(reader: Reader, resource: JSON, loc: str, out: JSON) -> JSON:
     """What every medication resource says the same way: agent, subject, reasons, intent, note."""
+    agent = _agent(reader, resource, loc)
     intent = None
     for i, ext in enumerate(resource.get("extension") or []):
         if isinstance(ext, dict) and ext.get("url") == PROCEDURE_INTENT_EXT:
@@ -221,11 +278,6 @@ def _therapy_common(reader: Reader, resource: JSON, loc: str, out: JSON) -> JSON
                 ext.pop("url")
     if intent and "intent" not in out:
         out["intent"] = intent
-    agent = reader.term(resource.get("medicationCodeableConcept"), f"{loc}.medicationCodeableConcept")
-    if agent is None and isinstance(resource.get("medicationReference"), dict):
-        where = f"{loc}.medicationReference"
-        medication = reader.ref(resource["medicationReference"], where, ("Medication",))
-        agent = reader.medications.get(medication or "")
     reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
     for i, item in enumerate(resource.get("reasonCode") or []):
         if isinstance(item, dict) and "purpose" not in out:
@@ -239,7 +291,7 @@ def _therapy_common(reader: Reader, resource: JSON, loc: str, out: JSON) -> JSON
     note = reader.note(resource, loc)
     if note:
         out["note"] = note
-    return agent or {"text": "unnamed medication"}
+    return agent
 
 
 def from_medication(reader: Reader, resource: JSON, loc: str) -> JSON | None:

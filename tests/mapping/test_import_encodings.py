@@ -439,6 +439,98 @@ def test_a_medication_named_by_reference_is_the_agent():
     assert reasons(result) == {"Bundle.entry[2].resource.form": ("not mapped", '{"text": "tablet"}')}
 
 
+def _statement(**medication):
+    return {
+        "resourceType": "MedicationStatement",
+        "id": "agent",
+        "status": "completed",
+        "subject": PATIENT,
+        "effectiveDateTime": "2019-05-01",
+        **medication,
+    }
+
+
+def test_a_contained_medication_is_the_agent():
+    contained = {
+        "resourceType": "Medication",
+        "id": "m1",
+        "code": concept(RXNORM, "38409", "Toremifene"),
+        "form": {"text": "tablet"},
+    }
+    statement = _statement(contained=[contained], medicationReference={"reference": "#m1"})
+    result = read(bundle(statement))
+    (therapy,) = result.case.therapies
+    assert (therapy.agents[0].text, therapy.agents[0].codes) == ("Toremifene", ("rx.toremifene",))
+    form = "Bundle.entry[1].resource.contained[0].form"
+    assert reasons(result) == {form: ("not mapped", '{"text": "tablet"}')}
+
+
+def test_the_reference_display_names_an_agent_the_bundle_lacks():
+    named = {"reference": "Medication/x", "display": "Letrozole"}
+    result = read(bundle(_statement(medicationReference=named)))
+    (therapy,) = result.case.therapies
+    assert therapy.agents[0].text == "Letrozole" and therapy.agents[0].codes == ()
+    assert reasons(result) == {
+        "Bundle.entry[1].resource.medicationReference.reference": (
+            "missing reference",
+            "Medication/x is not a resource of the bundle",
+        )
+    }
+
+
+UNREADABLE = [
+    (
+        {"medicationCodeableConcept": concept(RXNORM, "999999999")},
+        "medicationCodeableConcept",
+        "its medication cannot be read (no text, no display, no code in fhirconv's terminology table)",
+    ),
+    (
+        {"medicationReference": {"reference": "Medication/elsewhere"}},
+        "medicationReference",
+        "its medication cannot be read (no readable Medication, no display)",
+    ),
+    (
+        {"medicationReference": {"reference": "#absent"}},
+        "medicationReference",
+        "its medication cannot be read (no readable Medication, no display)",
+    ),
+    ({}, "", "it has no medication[x]"),
+]
+
+
+@pytest.mark.parametrize(("medication", "element", "why"), UNREADABLE)
+@pytest.mark.parametrize("rtype", ["MedicationStatement", "MedicationRequest", "MedicationAdministration"])
+def test_a_therapy_whose_agent_cannot_be_read_is_reported_not_named(rtype, medication, element, why):
+    """No made-up agent: the resource is left out, with the element that fails to name one."""
+    resource = {
+        **_statement(**medication),
+        "resourceType": rtype,
+        "reasonCode": [concept(SNOMED, "254837009", "Malignant neoplasm of breast")],
+        "note": [{"text": "given at the clinic"}],
+    }
+    if rtype == "MedicationRequest":
+        resource.update(intent="order", authoredOn=resource.pop("effectiveDateTime"))
+    result = read(bundle(resource))
+    assert result.case.therapies == ()
+    where = "Bundle.entry[1].resource" + (f".{element}" if element else "")
+    assert reasons(result)[where] == (
+        "no agent",
+        f"the {rtype} is not imported: {why}, and a therapy names what was given",
+    )
+    # Nothing else of the left-out resource is reported piecemeal: the line above covers it.
+    others = {loc for loc in reasons(result) if not loc.startswith(where)}
+    assert not {loc for loc in others if loc.startswith("Bundle.entry[1]")}, reasons(result)
+    assert all("unnamed" not in u.message for u in result.unmapped)
+
+
+def test_an_unreadable_agent_code_is_reported_with_the_left_out_therapy():
+    result = read(bundle(_statement(medicationCodeableConcept=concept(RXNORM, "999999999"))))
+    assert reasons(result)["Bundle.entry[1].resource.medicationCodeableConcept.coding[0]"] == (
+        "unknown code",
+        "http://www.nlm.nih.gov/research/umls/rxnorm|999999999 is not in fhirconv's terminology table",
+    )
+
+
 def test_a_category_two_stage_groups_could_have_is_reported_not_guessed():
     document = snomed_staging_bundle()
     second = json.loads(json.dumps(document["entry"][2]))
