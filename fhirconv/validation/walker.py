@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fhirconv.validation import definitions
 from fhirconv.validation.elements import Child, Context, child, element_context, resource_context
 
 
@@ -50,6 +51,31 @@ def walk(resource: dict[str, Any], path: str) -> Walk:
     return result
 
 
+# Per context: JSON key -> (the element it names, whether it is a primitive's ``_key`` twin).
+Table = dict[str, tuple[Child, bool]]
+_TABLES: dict[Context, Table] = {}
+
+
+def table(ctx: Context) -> Table:
+    """Every JSON key an object of this context may hold, looked up once per context."""
+    found = _TABLES.get(ctx)
+    if found is None:
+        found = {}
+        slot = definitions.core_types()[ctx.sd]["children"].get(ctx.path, {})
+        element_ctx = element_context("Element")
+        for key in slot:
+            if key == "resourceType":
+                continue
+            named = child(ctx, key)
+            if named is None:
+                continue
+            found[key] = (named, False)
+            if element_ctx is not None:
+                found["_" + key] = (Child(element_ctx, named.element, "Element"), True)
+        _TABLES[ctx] = found
+    return found
+
+
 def _resource(
     resource: dict[str, Any],
     path: str,
@@ -68,51 +94,37 @@ def _resource(
 
 
 def _children(obj: dict[str, Any], ctx: Context, path: str, scope: ResourceScope, result: Walk) -> None:
+    known = table(ctx)
     for key, value in obj.items():
-        if key == "resourceType":
+        hit = known.get(key)
+        if hit is None:
             continue
-        if key[:1] == "_":  # an empty key is JSON too
-            found = child(ctx, key[1:])
-            if found is None:
-                continue
-            element_ctx = element_context("Element")
-            here = f"{path}.{key}"
-            if isinstance(value, list):
-                for index, item in enumerate(value):
-                    if isinstance(item, dict) and element_ctx is not None:
-                        _emit(
-                            item,
-                            Child(element_ctx, found.element, "Element"),
-                            f"{here}[{index}]",
-                            scope,
-                            result,
-                        )
-            elif isinstance(value, dict) and element_ctx is not None:
-                _emit(value, Child(element_ctx, found.element, "Element"), here, scope, result)
-            continue
-        found = child(ctx, key)
-        if found is None:
-            continue
+        found, twin = hit
         here = f"{path}.{key}"
         if isinstance(value, list):
             for index, item in enumerate(value):
-                if item is not None:
-                    _emit(item, found, f"{here}[{index}]", scope, result)
-        elif value is not None:
-            _emit(value, found, here, scope, result)
+                # A twin (_given) holds objects only; anything else is the schema's to report.
+                if item is not None and (not twin or isinstance(item, dict)):
+                    _emit(item, found, key, f"{here}[{index}]", scope, result)
+        elif value is not None and (not twin or isinstance(value, dict)):
+            _emit(value, found, key, here, scope, result)
 
 
-def _emit(value: Any, found: Child, path: str, scope: ResourceScope, result: Walk) -> None:
+def _emit(value: Any, found: Child, key: str, path: str, scope: ResourceScope, result: Walk) -> None:
     if found.type == "Resource":
         if isinstance(value, dict):
-            contained = path.rsplit(".", 1)[-1].startswith("contained")
-            entry_index = _entry_index(path, scope) if not contained else None
-            entry_of = scope.resource if entry_index is not None else None
-            _resource(value, path, scope.root, contained, entry_index, entry_of, result)
+            _nested(value, path, key, scope, result)
         return
     scope.nodes.append(Node(path, value, found.type, found.element, found.context))
     if found.context is not None and isinstance(value, dict):
         _children(value, found.context, path, scope, result)
+
+
+def _nested(value: dict[str, Any], path: str, key: str, scope: ResourceScope, result: Walk) -> None:
+    contained = key.startswith("contained")
+    entry_index = _entry_index(path, scope) if not contained else None
+    entry_of = scope.resource if entry_index is not None else None
+    _resource(value, path, scope.root, contained, entry_index, entry_of, result)
 
 
 def _entry_index(path: str, scope: ResourceScope) -> int | None:
