@@ -456,7 +456,8 @@ def pull(
 
     Fetches the Patient and every resource that refers to it (Patient/$everything
     when the server offers it, else a search per resource type, following every
-    page), then imports them as `fhirconv import` does: the case file goes to -o
+    page) and the Medications they name (no search by patient finds those), then
+    imports them as `fhirconv import` does: the case file goes to -o
     or standard output, the import report (what could not be mapped) to standard
     error.
 

@@ -8,12 +8,13 @@ FHIR R4 REST is used, so any server that can be searched can be pulled from.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from fhirconv.server.client import FhirClient, display_url
 from fhirconv.server.errors import ResourceNotFound, ServerRejected
-from fhirconv.server.references import dependency_order
+from fhirconv.server.references import dependency_order, references
 
 # The clinical resource types of the R4 Patient compartment
 # (http://hl7.org/fhir/R4/compartmentdefinition-patient.html, FHIR 4.0.1) with
@@ -73,6 +74,11 @@ PATIENT_SEARCH: dict[str, str] = {
     "Task": "patient",
     "VisionPrescription": "patient",
 }
+
+# Outside the Patient compartment, so no search by patient finds them, but named by what is in it
+# and read by the import: the Medication a MedicationStatement, Request, Administration or
+# Dispense names as its agent by ``medicationReference`` (and one Medication names as an ingredient).
+REFERENCED_TYPES = ("Medication",)
 
 # The order resources are written in: the patient first, then by type and id,
 # so the same server content always gives the same bytes.
@@ -143,9 +149,48 @@ def fetch_patient(
             param = PATIENT_SEARCH.get(resource_type, "patient")
             for resource in client.search(resource_type, {param: reference}):
                 _keep(found, resource)
+    _follow_references(client, found, progress)
     # Referenced resources before those that refer to them: a reader can resolve
     # every reference in one pass.
     return dependency_order(sorted(found.values(), key=_order))
+
+
+def _follow_references(
+    client: FhirClient,
+    found: dict[tuple[str, str], dict[str, Any]],
+    progress: Callable[[str], None] | None,
+) -> None:
+    """Read the resources of :data:`REFERENCED_TYPES` that what was found names, until none is new.
+
+    Each is read by id (plain REST: ``_include`` is optional and not every server has it).
+    One the server no longer has is left out: the import reports the reference as missing.
+    """
+    own = re.compile(
+        rf"^(?:{re.escape(display_url(client.base_url).rstrip('/'))}/)?"
+        rf"({'|'.join(REFERENCED_TYPES)})/([A-Za-z0-9\-.]{{1,64}})(?:/_history/[^/]+)?$"
+    )
+    tried: set[tuple[str, str]] = set()
+    while True:
+        wanted = sorted(
+            {
+                (match[1], match[2])
+                for resource in found.values()
+                for target in references(resource)
+                if (match := own.match(target))
+            }
+            - tried
+            - found.keys()
+        )
+        if not wanted:
+            return
+        if progress:
+            progress(", ".join(sorted({kind for kind, _ in wanted})))
+        for kind, rid in wanted:
+            tried.add((kind, rid))
+            try:
+                _keep(found, client.read(kind, rid))
+            except ResourceNotFound:
+                continue
 
 
 def _keep(found: dict[tuple[str, str], dict[str, Any]], resource: dict[str, Any]) -> None:
