@@ -127,18 +127,15 @@ def startup() -> float:
 
 def profile(texts: list[str]) -> None:
     """Where one case's export time goes, in this process."""
-    import orjson
-    import yaml
-
     from fhirconv.bulk.export import ndjson_lines
     from fhirconv.mapping.bundle import build_bundle
     from fhirconv.model.case import Case
-    from fhirconv.model.load import _CaseLoader
+    from fhirconv.model.yamlread import load_yaml
 
     parts = {"YAML parse (libyaml)": 0.0, "case model (pydantic)": 0.0, "mapping": 0.0, "NDJSON lines": 0.0}
     for text in texts:
         t0 = time.perf_counter()
-        data = yaml.load(text, Loader=_CaseLoader)
+        data = load_yaml(text)
         t1 = time.perf_counter()
         case = Case.model_validate(data)
         t2 = time.perf_counter()
@@ -153,7 +150,6 @@ def profile(texts: list[str]) -> None:
     print(f"  where the export time goes ({len(texts)} cases, {total / len(texts) * 1000:.2f} ms a case):")
     for key, spent in parts.items():
         print(f"    {key:24s} {spent / len(texts) * 1000:6.2f} ms  {spent / total:5.0%}")
-    del orjson
 
 
 def main() -> None:

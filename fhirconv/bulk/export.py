@@ -14,6 +14,7 @@ line, references as ``Type/id`` since an NDJSON line has no Bundle to resolve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,16 +118,25 @@ def ndjson_lines(bundle: dict[str, Any]) -> Iterator[tuple[str, bytes]]:
     rewritten from ``urn:uuid:`` fullUrls to ``Type/id`` (no Bundle around a line resolves them)."""
     import orjson
 
-    from fhirconv.server.references import rewrite_references
-
     names = {
-        e["fullUrl"]: f"{e['resource']['resourceType']}/{e['resource']['id']}"
+        e["fullUrl"].encode(): f'"reference":"{e["resource"]["resourceType"]}/{e["resource"]["id"]}"'.encode()
         for e in bundle["entry"]
         if "fullUrl" in e and "id" in e["resource"]
     }
+
+    def rename(match: re.Match[bytes]) -> bytes:
+        return names.get(match.group(1), match.group(0))
+
     for entry in bundle["entry"]:
-        resource = rewrite_references(entry["resource"], names)
-        yield resource["resourceType"], orjson.dumps(resource) + b"\n"
+        resource = entry["resource"]
+        # Renamed in the serialised line, not in a copy of the resource: copying every
+        # resource to change a few strings took a sixth of the export.
+        yield resource["resourceType"], _URN_REFERENCE.sub(rename, orjson.dumps(resource)) + b"\n"
+
+
+# A ``reference`` key and its string value in compact JSON (orjson's): inside a string every
+# quote is escaped, so the unescaped quotes here only match a key and the value it names.
+_URN_REFERENCE = re.compile(rb'"reference":"(urn:uuid:[^"\\]*)"')
 
 
 @dataclass

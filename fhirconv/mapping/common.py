@@ -6,6 +6,7 @@ always gives the same resources, byte for byte.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import uuid
@@ -75,6 +76,8 @@ def fact_part(case_id: str, rid: str) -> str | None:
     return None
 
 
+# A case names the same few resources many times over, and uuid5 is the mapping's dearest call.
+@functools.lru_cache(maxsize=4096)
 def full_url(resource_type: str, rid: str) -> str:
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{resource_type}/{rid}')}"
 

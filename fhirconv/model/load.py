@@ -25,45 +25,15 @@ from pydantic_core import ErrorDetails
 
 from fhirconv.errors import CaseFileError
 from fhirconv.model.case import PATTERN_WORDS, STAGE_GROUP_PATTERN, TNM_PATTERNS, Case
+from fhirconv.model.yamlread import DuplicateKey, PlainCaseLoader, load_yaml
 
 # Problems listed before "... and N more": enough to fix a file in one go, not a flood.
 MAX_SHOWN = 20
 
-# Without timestamps: a case keeps the precision its dates were given in (2016, 2020-11).
-_RESOLVERS = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-class _DuplicateKey(Exception):
-    """A mapping names a key twice (found while loading; located afterwards)."""
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
-    if len(keys) != len(set(keys)):
-        raise _DuplicateKey()
-    return yaml.SafeLoader.construct_mapping(loader, node, deep)
-
-
-class _CaseLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """The libyaml-backed safe loader where PyYAML has it (seven times faster), dates kept as text."""
-
-    yaml_implicit_resolvers = _RESOLVERS
-    construct_mapping = _construct_mapping
-
-
-class _PlainCaseLoader(yaml.SafeLoader):
-    """The pure-Python twin, for messages: libyaml words its errors differently."""
-
-    yaml_implicit_resolvers = _RESOLVERS
-
-
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
-        raise _DuplicateKey()
+        raise DuplicateKey()
     return result
 
 
@@ -78,7 +48,7 @@ def parse_case_text(text: str, name: str, *, is_json: bool | None = None) -> Cas
         data = (
             json.loads(text, object_pairs_hook=_no_duplicates)
             if is_json
-            else yaml.load(text, Loader=_CaseLoader)
+            else load_yaml(text)
         )
     except json.JSONDecodeError as err:
         raise CaseFileError(f"{name}:{err.lineno}:{err.colno}: not valid JSON: {err.msg}") from None
@@ -88,7 +58,7 @@ def parse_case_text(text: str, name: str, *, is_json: bool | None = None) -> Cas
         where = f"{mark.line + 1}:{mark.column + 1}" if mark else "1"
         problem = getattr(plain, "problem", None) or str(plain)
         raise CaseFileError(f"{name}:{where}: not valid YAML: {problem}") from None
-    except _DuplicateKey:
+    except DuplicateKey:
         raise CaseFileError(_duplicate_message(text, name)) from None
     if not isinstance(data, dict):
         raise CaseFileError(f"{name}:1: a case file holds one mapping (id, title, report, patient, ...)")
@@ -101,7 +71,7 @@ def parse_case_text(text: str, name: str, *, is_json: bool | None = None) -> Cas
 def _plain_error(text: str) -> yaml.YAMLError:
     """The error the pure-Python parser reports, so that messages do not depend on libyaml."""
     try:
-        yaml.load(text, Loader=_PlainCaseLoader)
+        yaml.load(text, Loader=PlainCaseLoader)
     except yaml.YAMLError as err:
         return err
     return yaml.YAMLError("not valid YAML")
@@ -129,7 +99,7 @@ def read_case_file(path: Path) -> str:
 def _duplicate_message(text: str, name: str) -> str:
     """``FILE:LINE: PATH: key given twice (first at line N)`` for the first key given twice."""
     try:
-        root = yaml.compose(text, Loader=_PlainCaseLoader)  # JSON is YAML enough for this
+        root = yaml.compose(text, Loader=PlainCaseLoader)  # JSON is YAML enough for this
     except yaml.YAMLError:
         return f"{name}: a key is given twice in one mapping"
     found = _first_duplicate(root, "")
@@ -355,7 +325,7 @@ def _item_type(annotation: Any) -> Any:
 
 def _compose(text: str) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=_PlainCaseLoader)
+        return yaml.compose(text, Loader=PlainCaseLoader)
     except yaml.YAMLError:
         return None
 
