@@ -206,3 +206,23 @@ def evaluate(
     node = ResourceNode.create_node(value, base)  # type: ignore[no-untyped-call]
     result: list[Any] = compiled(expression)(node, {"resource": resource, "rootResource": root})
     return result
+
+
+def holds(expression: str, value: Any, base: str, resource: dict[str, Any], root: dict[str, Any]) -> bool:
+    """Whether an invariant holds on one element: it holds unless it evaluates to false or to
+    nothing (as in the HL7 validator).  Raises what fhirpathpy raises.
+
+    The compiled form (:mod:`.fhirpath_compiled`) answers where it can; fhirpathpy where not.
+    """
+    from fhirconv.validation import fastpaths, fhirpath_compiled
+
+    if fastpaths.enabled():
+        verdict = fhirpath_compiled.compile_expression(expression)
+        if verdict is not None:
+            try:
+                return verdict(value, base, resource, root)
+            # Unsure, or data odd enough to trip the compiled form: fhirpathpy decides.
+            except Exception:
+                pass
+    result = evaluate(expression, value, base, resource, root)
+    return not (result == [False] or result == [])

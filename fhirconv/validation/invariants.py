@@ -406,7 +406,7 @@ def _run(
 ) -> None:
     expression = CORRECTED.get((key, expression), expression)
     try:
-        result = fhirpath.evaluate(expression, value, base, scope.resource, scope.root)
+        ok = fhirpath.holds(expression, value, base, scope.resource, scope.root)
     # fhirpathpy raises bare Exception for what it does not implement.
     except Exception as err:
         if key not in failed_to_run:
@@ -422,7 +422,7 @@ def _run(
         return
     # As in the HL7 validator, an invariant holds only when it evaluates to true: false
     # and an empty result both fail it.
-    if result == [False] or result == []:
+    if not ok:
         issues.append(_issue(severity, location, key, human))
 
 

@@ -234,7 +234,7 @@ class Checker:
             # A backbone element is typed by its path (Observation.component), without slice names.
             base = ".".join(part.split(":", 1)[0] for part in el.id.split("."))
         try:
-            result = fhirpath.evaluate(expression, value, base, self.scope.resource, self.scope.root)
+            ok = fhirpath.holds(expression, value, base, self.scope.resource, self.scope.root)
         # fhirpathpy raises bare Exception for what it does not implement.
         except Exception as err:
             self.note(
@@ -244,7 +244,7 @@ class Checker:
                 f"{key}-not-evaluated",
             )
             return
-        if result == [False] or result == []:  # empty fails, as in the HL7 validator
+        if not ok:  # empty fails, as in the HL7 validator
             make = error if severity == "error" else warning
             self.issues.append(make(Layer.PROFILE, path, f"{self.profile.name}: {key}: {human}", key))
 

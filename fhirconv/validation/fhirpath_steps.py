@@ -1,0 +1,374 @@
+"""The steps of compiled FHIRPath (:mod:`.fhirpath_compiled`), each as fhirpathpy 2.2.4 takes it.
+
+Items are the raw JSON: a tuple ``(data, path)`` is one of fhirpathpy's ResourceNodes
+(``path`` its type path, e.g. ``Observation.component`` or ``CodeableConcept``);
+anything else is a system value (a literal, a computed boolean, ``%resource``).
+Each step follows fhirpathpy's code for it, its quirks included: a primitive and its
+``_name`` twin are two items, a float is compared as a float (not as the Decimal
+fhirpathpy makes of a literal), both sides of ``or`` are evaluated, ``is`` sets the type
+model for every later call.  Where fhirpathpy would raise, or the data takes a shape
+not followed here, a step raises :class:`Unsure`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+Items = list[Any]
+# The variables of one evaluation: %resource, %rootResource, %context, %ucum.
+Env = dict[str, Any]
+# A compiled piece: (focus, $this, variables) -> items; $this is None where fhirpathpy has none.
+Fn = Callable[[Items, Items | None, Env], Items]
+
+
+class Unsure(Exception):
+    """The data took a shape the compiled form does not follow: ask fhirpathpy."""
+
+
+class NotCompiled(Exception):
+    """The expression uses FHIRPath the compiler does not cover."""
+
+
+@cache
+def r4_model() -> dict[str, Any]:
+    from fhirpathpy.models import models
+
+    model: dict[str, Any] = models["r4"]
+    return model
+
+
+def data(item: Any) -> Any:
+    return item[0] if type(item) is tuple else item
+
+
+def node(data: Any, path: str | None) -> tuple[Any, str | None]:
+    # ResourceNode: a resource's own type wins over the path it was reached by.
+    if isinstance(data, dict) and "resourceType" in data:
+        return (data, data["resourceType"])
+    return (data, path)
+
+
+def get_data(item: Any) -> Any:
+    # fhirpathpy's util.get_data: floats become Decimals through their text.
+    value = data(item)
+    return Decimal(str(value)) if isinstance(value, float) else value
+
+
+def some(value: Any) -> bool:
+    return value is not None and not (isinstance(value, list) and not value)
+
+
+def arraify(value: Any) -> Items:
+    if isinstance(value, list):
+        return value
+    return [value] if some(value) else []
+
+
+@cache
+def _child_paths(path: str | None, key: str) -> tuple[str, tuple[str, ...] | None, str]:
+    """(the child's path, its choice types if it is a choice, its type path)."""
+    model = r4_model()
+    child = f"{path}.{key}" if path else f"_.{key}"
+    child = model["pathsDefinedElsewhere"].get(child, child)
+    actual = model["choiceTypePaths"].get(child)
+    return child, tuple(actual) if actual else None, model["path2Type"].get(child, child)
+
+
+@cache
+def _typed(path: str) -> str:
+    return str(r4_model()["path2Type"].get(path, path))
+
+
+def member(key: str) -> Fn:
+    twin = "_" + key
+
+    def member(focus: Items, this: Items | None, env: Env) -> Items:
+        out: Items = []
+        for item in focus:
+            if type(item) is tuple:
+                data, path = item
+            else:
+                data = item
+                path = data.get("resourceType") if isinstance(data, dict) else None
+            if not isinstance(data, dict):
+                if key == "length":
+                    raise Unsure  # fhirpathpy's len() of a non-object
+                continue
+            child, actual, typed = _child_paths(path, key)
+            if actual:
+                for suffix in actual:
+                    field = key + suffix
+                    to_add, to_add_ = data.get(field), data.get("_" + field)
+                    if to_add is not None or to_add_ is not None:
+                        typed = _typed(child + suffix)
+                        break
+            else:
+                to_add, to_add_ = data.get(key), data.get(twin)
+                if key == "extension":
+                    typed = _typed("Extension")
+            for found in (to_add, to_add_):
+                if found is None:
+                    continue
+                if isinstance(found, list):
+                    out.extend(node(x, typed) for x in found)
+                else:
+                    out.append(node(found, typed))
+        return out
+
+    return member
+
+
+def _bool_operand(items: Items) -> Any:
+    """An operand of and/or/xor/implies: empty, or one boolean (fhirpathpy raises otherwise)."""
+    if not items:
+        return []
+    if len(items) > 1:
+        raise Unsure
+    value = get_data(items[0])
+    if value is True or value is False:
+        return value
+    raise Unsure
+
+
+def logic(op: str, left: Fn, right: Fn) -> Fn:
+    from fhirpathpy.engine.invocations import logic
+
+    fn = {"and": logic.and_op, "or": logic.or_op, "xor": logic.xor_op, "implies": logic.implies_op}[op]
+
+    def run(focus: Items, this: Items | None, env: Env) -> Items:
+        # Both sides, always: fhirpathpy evaluates both before combining them.
+        a = _bool_operand(left(focus, focus, env))
+        b = _bool_operand(right(focus, focus, env))
+        return arraify(fn(None, a, b))
+
+    return run
+
+
+def _is_quantity(item: Any) -> bool:
+    return type(item) is tuple and item[1] in ("Quantity", "System.Quantity")
+
+
+def equality(op: str, left: Fn, right: Fn) -> Fn:
+    negate = op == "!="
+
+    def run(focus: Items, this: Items | None, env: Env) -> Items:
+        a, b = left(focus, focus, env), right(focus, focus, env)
+        if not a or not b:
+            return []
+        if len(a) != len(b):
+            return [negate]
+        if _is_quantity(a[0]) or _is_quantity(b[0]):
+            raise Unsure  # fhirpathpy compares Quantities as UCUM quantities
+        return [(data(a[0]) == data(b[0])) is not negate]
+
+    return run
+
+
+def _dedupe_twin(items: Items) -> Items:
+    # fhirpathpy's remove_duplicate_extension before comparing.
+    if len(items) == 2 and type(items[1]) is tuple:
+        try:
+            if "extension" in items[1][0]:
+                return items[:1]
+        except TypeError:
+            raise Unsure from None
+    return items
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | Decimal) and not isinstance(value, bool)
+
+
+def inequality(op: str, left: Fn, right: Fn) -> Fn:
+    import operator
+
+    compare = {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}[op]
+
+    def run(focus: Items, this: Items | None, env: Env) -> Items:
+        a, b = left(focus, focus, env), right(focus, focus, env)
+        if not a or not b:
+            return []
+        a, b = _dedupe_twin(a), _dedupe_twin(b)
+        if len(a) > 1 or len(b) > 1:
+            raise Unsure
+        x, y = get_data(a[0]), get_data(b[0])
+        if x is None or y is None:
+            raise Unsure
+        if type(x) is not type(y) and not (is_number(x) and is_number(y)):
+            raise Unsure  # fhirpathpy tries dates, then raises
+        if not isinstance(x, str | int | Decimal):
+            raise Unsure
+        return [compare(x, y)]
+
+    return run
+
+
+def membership(op: str, left: Fn, right: Fn) -> Fn:
+    def run(focus: Items, this: Items | None, env: Env) -> Items:
+        a, b = left(focus, focus, env), right(focus, focus, env)
+        if op == "in":
+            collection, single = b, a
+        else:
+            collection, single = a, b
+        if not single:
+            return []
+        if not collection:
+            return [False]
+        if len(single) > 1:
+            raise Unsure
+        wanted = data(single[0])
+        return [any(data(x) == wanted for x in collection)]
+
+    return run
+
+
+def type_info(item: Any) -> Any:
+    from fhirpathpy.engine.nodes import TypeInfo
+
+    if type(item) is not tuple:
+        return TypeInfo.create_by_value_in_namespace(TypeInfo.System, item)
+    data, path = item
+    if path is None:
+        raise Unsure  # fhirpathpy fails on a node without a type
+    if path.startswith("System."):
+        return TypeInfo(namespace=TypeInfo.System, name=path[len("System.") :])
+    if "." not in path:
+        return TypeInfo(namespace=TypeInfo.FHIR, name=path)
+    if not TypeInfo.model:
+        return TypeInfo.create_by_value_in_namespace(TypeInfo.FHIR, data)
+    return TypeInfo(namespace=TypeInfo.FHIR, name="BackboneElement")
+
+
+def type_specifier(node: dict[str, Any]) -> Any:
+    from fhirpathpy.engine.nodes import TypeInfo
+
+    names = str(node["text"]).replace("`", "").split(".")
+    if len(names) == 1:
+        return TypeInfo(name=names[0], namespace=None)
+    if len(names) == 2:
+        return TypeInfo(name=names[1], namespace=names[0])
+    raise NotCompiled
+
+
+def is_type(subject: Fn, type_node: dict[str, Any]) -> Fn:
+    from fhirpathpy.engine.nodes import TypeInfo
+
+    wanted = type_specifier(type_node)
+
+    def run(focus: Items, this: Items | None, env: Env) -> Items:
+        items = subject(focus, focus, env)
+        TypeInfo.model = r4_model()  # fhirpathpy's is() sets the model, for every later call too
+        if not items:
+            return []
+        if len(items) > 1:
+            raise Unsure
+        return [bool(type_info(items[0]).is_(wanted))]
+
+    return run
+
+
+def _string_singleton(items: Items) -> str:
+    if len(items) == 1:
+        value = get_data(items[0])
+        if isinstance(value, str):
+            return value
+    raise Unsure
+
+
+def where(focus: Items, criteria: Fn, env: Env) -> Items:
+    out = []
+    for item in focus:
+        result = criteria([item], [item], env)
+        if result and result[0]:
+            out.append(item)
+    return out
+
+
+def _boolean_list(items: Items) -> list[bool]:
+    values = [get_data(i) for i in items]
+    if any(type(v) is not bool for v in values):
+        raise Unsure
+    return values
+
+
+def _has_value(focus: Items) -> Items:
+    if len(focus) != 1:
+        return [False]
+    value = get_data(focus[0])
+    return [value is not None and not isinstance(value, dict | list)]
+
+
+def _to_string(focus: Items) -> Items:
+    return [str(get_data(focus[0]))] if len(focus) == 1 else []
+
+
+def _not(focus: Items) -> Items:
+    if len(focus) != 1:
+        return []
+    value = get_data(focus[0])
+    return [not value] if isinstance(value, bool) else [False]
+
+
+def _first(focus: Items) -> Items:
+    return arraify(focus[0]) if focus else []
+
+
+# Functions without parameters: name -> focus -> items.
+PLAIN: dict[str, Callable[[Items], Items]] = {
+    "exists": lambda f: [bool(f)],
+    "empty": lambda f: [not f],
+    "count": lambda f: [len(f)],
+    "not": _not,
+    "hasValue": _has_value,
+    "toString": _to_string,
+    "first": _first,
+    "allTrue": lambda f: [all(_boolean_list(f))],
+    "allFalse": lambda f: [not any(_boolean_list(f))],
+    "anyTrue": lambda f: [any(_boolean_list(f))],
+    "anyFalse": lambda f: [not all(_boolean_list(f))],
+    "length": lambda f: [len(_string_singleton(f))] if f else [],
+}
+
+
+def string_function(name: str, argument: str) -> Callable[[Items], Items]:
+    """A function of one string literal.  An empty focus gives empty (fhirpathpy's nullable input)."""
+    if name == "extension":
+        return lambda f: _extension(f, argument)
+    if name == "startsWith":
+
+        def starts(f: Items) -> Items:
+            if not f:
+                return []
+            text = _string_singleton(f)
+            return [bool(text) and text.startswith(argument)]
+
+        return starts
+    if name == "contains":
+        return lambda f: [argument in _string_singleton(f)] if f else []
+    if name == "matches":
+        if not argument:
+            return lambda f: []
+        pattern = re.compile(argument, re.DOTALL)
+        return lambda f: [pattern.search(_string_singleton(f)) is not None] if f else []
+    raise NotCompiled
+
+
+def _extension(focus: Items, url: str) -> Items:
+    out: Items = []
+    for item in focus:
+        element = get_data(item)
+        if not isinstance(element, dict):
+            continue
+        extensions = element.get("extension", [])
+        if not isinstance(extensions, list) or not all(
+            isinstance(e, dict) and "url" in e for e in extensions
+        ):
+            raise Unsure
+        found = [e for e in extensions if e["url"] == url]
+        if found:
+            out.append(node(found[0], "Extension"))
+    return out
