@@ -192,18 +192,66 @@ def _dask_client(engine: Engine) -> tuple[Any, Callable[[], None]]:
             cluster.close()
 
         return client, close_local
+    _handshake(engine.scheduler)
     try:
         client = Client(engine.scheduler, timeout=SCHEDULER_TIMEOUT)
     except FhirconvError:
         raise
     except (OSError, TimeoutError) as err:
-        raise SchedulerUnreachable(
-            f"the Dask scheduler at {engine.scheduler} could not be reached "
-            f"({_reason(err)}); start it with `dask scheduler` or check the address"
-        ) from None
+        raise _unreachable(engine.scheduler, err) from None
     except ValueError as err:
         raise InputError(f"--scheduler {engine.scheduler}: not a scheduler address ({err})") from None
+    except Exception as err:  # the other end spoke Dask but is no scheduler (a worker's address)
+        raise SchedulerUnreachable(
+            f"{engine.scheduler} answered, but not as a Dask scheduler (it refused a client: "
+            f"{_reason(err)}); is it a worker's address? A scheduler listens on port 8786 by default"
+        ) from None
     return client, client.close
+
+
+def _handshake(address: str) -> None:
+    """Dask's handshake with ``address``, within a deadline, before any client starts.
+
+    distributed waits for the handshake without one: a server that accepts the connection
+    and stays silent (a web server waiting for its request) would hang the command, and one
+    that answers in another protocol makes it read a frame length out of text (a MemoryError).
+    """
+    import asyncio
+
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    # The connection attempts stop at SCHEDULER_TIMEOUT (an OSError); the handshake gets half as long again.
+    deadline = 1.5 * SCHEDULER_TIMEOUT
+
+    async def shake() -> None:
+        args = Security().get_connection_args("client")
+        comm = await asyncio.wait_for(connect(address, timeout=SCHEDULER_TIMEOUT, **args), deadline)
+        await comm.close()
+
+    try:
+        asyncio.run(shake())
+    except ValueError as err:
+        raise InputError(f"--scheduler {address}: not a scheduler address ({err})") from None
+    except TimeoutError:
+        raise SchedulerUnreachable(
+            f"the Dask scheduler at {address} did not answer: something accepts connections there but "
+            f"said nothing in {deadline:g} s; check the address (a scheduler listens on port 8786 by default)"
+        ) from None
+    except OSError as err:
+        raise _unreachable(address, err) from None
+    except Exception as err:  # whatever the bytes of another protocol make of the reader
+        raise SchedulerUnreachable(
+            f"{address} answered, but not as a Dask scheduler (not in Dask's protocol: "
+            f"{type(err).__name__}); check the address (a scheduler listens on port 8786 by default)"
+        ) from None
+
+
+def _unreachable(address: str, err: BaseException) -> SchedulerUnreachable:
+    return SchedulerUnreachable(
+        f"the Dask scheduler at {address} could not be reached "
+        f"({_reason(err)}); start it with `dask scheduler` or check the address"
+    )
 
 
 def _reason(err: BaseException) -> str:

@@ -60,3 +60,65 @@ def test_a_scheduler_that_does_not_answer(run_cli, tmp_path, monkeypatch):
         f"{address} after 1 s); start it with `dask scheduler` or check the address\n"
     )
     assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def _other_end(tmp_path, run_cli, address):
+    out = tmp_path / "out"
+    result = run_cli("export", "case1", "case2", "--out-dir", out, "--engine", "dask", "--scheduler", address)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+    return result
+
+
+def test_a_server_that_accepts_and_stays_silent(run_cli, tmp_path, monkeypatch):
+    import socket
+
+    from fhirconv import parallel
+
+    monkeypatch.setattr(parallel, "SCHEDULER_TIMEOUT", 1.0)
+    # The kernel completes connections to a listening socket that nobody accepts: a server that
+    # never says a word (distributed alone would wait for its handshake for ever).
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        result = _other_end(tmp_path, run_cli, address)
+    assert result.code == 3
+    assert result.err == (
+        f"Error: the Dask scheduler at {address} did not answer: something accepts connections there but "
+        "said nothing in 1.5 s; check the address (a scheduler listens on port 8786 by default)\n"
+    )
+
+
+def test_a_server_speaking_another_protocol(run_cli, tmp_path):
+    import socket
+    import threading
+
+    with socket.socket() as web:
+        web.bind(("127.0.0.1", 0))
+        web.listen(8)
+        address = f"tcp://127.0.0.1:{web.getsockname()[1]}"
+
+        def answer() -> None:
+            connection, _ = web.accept()
+            with connection:
+                connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n" * 4)
+                connection.recv(1024)
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        result = _other_end(tmp_path, run_cli, address)
+    assert result.code == 3
+    head = f"Error: {address} answered, but not as a Dask scheduler (not in Dask's protocol: "
+    assert result.err.startswith(head)
+    assert result.err.endswith("); check the address (a scheduler listens on port 8786 by default)\n")
+    assert result.err.count("\n") == 1
+
+
+def test_a_worker_address_is_not_a_scheduler(run_cli, tmp_path, scheduler):
+    with distributed.Client(scheduler) as client:
+        worker = sorted(client.scheduler_info()["workers"])[0]
+    result = _other_end(tmp_path, run_cli, worker)
+    assert result.code == 3
+    head = f"Error: {worker} answered, but not as a Dask scheduler (it refused a client: "
+    assert result.err.startswith(head)
+    assert result.err.endswith("is it a worker's address? A scheduler listens on port 8786 by default\n")
