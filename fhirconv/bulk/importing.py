@@ -70,41 +70,121 @@ class Index:
         return sum(len(places) // 3 for places in self.patients.values())
 
 
+@dataclass
+class Inputs:
+    """The NDJSON files the arguments name, one line per argument that names none, and the
+    temporary files to remove afterwards (standard input, spooled)."""
+
+    files: list[BulkFile] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    temporary: list[Path] = field(default_factory=list)
+
+    def close(self) -> None:
+        for path in self.temporary:
+            path.unlink(missing_ok=True)
+
+
+def gather(names: list[Path]) -> Inputs:
+    """Folders and manifests of exports, NDJSON files, and ``-`` (NDJSON on standard input)."""
+    from fhirconv.bulk.manifest import folder_files, load_manifest, read_manifest
+    from fhirconv.bulk.ndjson import spool_stdin
+
+    inputs = Inputs()
+    for path in names:
+        if str(path) == "-":
+            # Spooled: the index is built in one pass and the lines read back by offset in another.
+            spooled = spool_stdin()
+            inputs.temporary.append(spooled)
+            inputs.files.append(BulkFile(spooled, label="stdin"))
+            continue
+        manifest = load_manifest(path) if path.is_file() and path.suffix.lower() == ".json" else None
+        if path.is_dir():
+            found, trouble = folder_files(path)
+        elif manifest is not None:
+            found, trouble = read_manifest(path, manifest)
+        elif path.is_file():
+            found, trouble = [BulkFile(path)], []
+        else:
+            found, trouble = [], [f"{path}: no such file or folder"]
+        inputs.files.extend(found)
+        inputs.problems.extend(trouble)
+    return inputs
+
+
+# Lines that are not JSON named one by one in a file, before the rest are only counted.
+BROKEN_SHOWN = 5
+
+
 def build_index(files: list[BulkFile]) -> Index:
+    index = Index([f.path for f in files], [f.name for f in files])
+    for number_of_file, path in enumerate(index.files):
+        broken: list[tuple[int, str]] = []
+        _index_file(index, number_of_file, path, broken)
+        index.broken.extend(_broken_lines(index.names[number_of_file], path, broken))
+    return index
+
+
+def _broken_lines(name: str, path: Path, broken: list[tuple[int, str]]) -> list[str]:
+    """One line per line that is not JSON, the first few of a file; a file that is one JSON
+    document (a Bundle given where NDJSON is read) said so in one line."""
+    if not broken:
+        return []
+    if broken[0][0] == 0:
+        return [f"{name}: {broken[0][1]}"]
+    if broken[0][0] == 1:
+        from fhirconv.kinds import Kind, recognise_file
+
+        found = recognise_file(path) if path.stat().st_size <= WHOLE_DOCUMENT_BYTES else None
+        if found is not None and found.kind in (Kind.BUNDLE, Kind.RESOURCE):
+            return [
+                f"{name}: {found.description}, not NDJSON (one resource a line); without --out-dir, "
+                f"`fhirconv import {'-' if name == 'stdin' else name} -o CASE.yaml` reads it"
+            ]
+    shown = [f"{name}:{number}: {message}" for number, message in broken[:BROKEN_SHOWN]]
+    if len(broken) > BROKEN_SHOWN:
+        shown.append(f"{name}: {len(broken) - BROKEN_SHOWN} more lines are not JSON resources")
+    return shown
+
+
+# Above this a file whose first line is not JSON is not read whole to see whether it is one document.
+WHOLE_DOCUMENT_BYTES = 64 * 1024 * 1024
+
+
+def _index_file(index: Index, number_of_file: int, path: Path, broken: list[tuple[int, str]]) -> None:
     import orjson
 
-    index = Index([f.path for f in files], [str(f.path) for f in files])
-    for number_of_file, path in enumerate(index.files):
-        with open(path, "rb") as handle:
-            offset = 0
-            for number, raw in enumerate(handle, start=1):
-                here = offset
-                offset += len(raw)
-                line = raw.strip()
-                if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-                    line = line[3:]
-                if not line:
-                    continue
-                try:
-                    resource = orjson.loads(line)
-                except orjson.JSONDecodeError as err:
-                    index.broken.append(f"{index.names[number_of_file]}:{number}: not valid JSON: {err}")
-                    continue
-                if not isinstance(resource, dict):
-                    index.broken.append(
-                        f"{index.names[number_of_file]}:{number}: expected a FHIR resource (a JSON object)"
-                    )
-                    continue
-                place = (number_of_file, number, here)
-                owners = _owners(resource)
-                if not owners:
-                    rtype, rid = resource.get("resourceType"), resource.get("id")
-                    key = f"{rtype}/{rid}"
-                    index.shared[key] = place
-                    continue
-                for owner in owners:
-                    index.patients.setdefault(owner, array("q")).extend(place)
-    return index
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as err:
+        broken.append((0, f"cannot read: {err.strerror or err}"))
+        return
+    with handle:
+        offset = 0
+        for number, raw in enumerate(handle, start=1):
+            here = offset
+            offset += len(raw)
+            line = raw.strip()
+            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            if not line:
+                continue
+            try:
+                resource = orjson.loads(line)
+            except orjson.JSONDecodeError as err:
+                broken.append((number, f"not valid JSON: {err}"))
+                continue
+            if not isinstance(resource, dict):
+                broken.append((number, "expected a FHIR resource (a JSON object)"))
+                continue
+            place = (number_of_file, number, here)
+            owners = _owners(resource)
+            if not owners:
+                rtype, rid = resource.get("resourceType"), resource.get("id")
+                key = f"{rtype}/{rid}"
+                index.shared[key] = place
+                continue
+            for owner in owners:
+                index.patients.setdefault(owner, array("q")).extend(place)
 
 
 def _owners(resource: dict[str, Any]) -> list[str]:

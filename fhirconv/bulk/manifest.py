@@ -83,10 +83,16 @@ def build_manifest(
 
 @dataclass(frozen=True)
 class BulkFile:
-    """One NDJSON file of an export: ``type`` is the manifest's word for it (None: not stated)."""
+    """One NDJSON file of an export: ``type`` is the manifest's word for it (None: not stated);
+    ``label`` its name in messages when not its path (standard input, spooled)."""
 
     path: Path
     type: str | None = None
+    label: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.label or str(self.path)
 
 
 def is_ndjson_name(name: str) -> bool:
@@ -138,6 +144,9 @@ def _candidates(folder: Path, item: dict[str, Any], rtype: str | None, number: i
     name = PurePosixPath(unquote(parsed.path)).name
     if name:
         out.append(folder / name)
+    # The bulk-data client names a download by the URL's last segment, query string and all.
+    if parsed.query and (whole := PurePosixPath(url).name):
+        out.append(folder / whole)
     if rtype:
         out.append(folder / f"{number}.{rtype}.ndjson")
     return out

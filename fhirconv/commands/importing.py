@@ -16,7 +16,9 @@ from fhirconv.commands.options import output_option
 from fhirconv.errors import FindingsError, InputError, MappingError
 
 if TYPE_CHECKING:
+    from fhirconv.bulk.importing import Inputs
     from fhirconv.mapping.reading import Unmapped
+    from fhirconv.parallel import Engine
 
 
 @click.command("import")
@@ -126,34 +128,47 @@ def _import_bulk(
     engine_kind: str,
     scheduler: str | None,
 ) -> None:
-    from functools import partial
-
-    from fhirconv.bulk.importing import build_index, import_export, import_partition, warm
-    from fhirconv.bulk.manifest import BulkFile, folder_files, load_manifest, read_manifest
-    from fhirconv.fileio import atomic_directory, check_new_directory, dump_json, write_output
-    from fhirconv.parallel import make_engine, run_partitions
-    from fhirconv.progress import progress
+    from fhirconv.bulk.importing import gather
+    from fhirconv.fileio import check_new_directory
+    from fhirconv.parallel import make_engine
 
     engine = make_engine(engine_kind, jobs, scheduler)
     check_new_directory(out_dir, replace=force)
-    files: list[BulkFile] = []
-    problems: list[str] = []
-    for path in inputs:
-        manifest = load_manifest(path) if path.is_file() and path.suffix.lower() == ".json" else None
-        if path.is_dir():
-            found, trouble = folder_files(path)
-        elif manifest is not None:
-            found, trouble = read_manifest(path, manifest)
-        elif path.is_file():
-            found, trouble = [BulkFile(path)], []
-        else:
-            found, trouble = [], [f"{path}: no such file or folder"]
-        files.extend(found)
-        problems.extend(trouble)
-    index = build_index(files)
-    problems.extend(index.broken)
+    if [str(p) for p in inputs].count("-") > 1:
+        raise click.UsageError("standard input (-) can be given only once")
+    inputs_read = gather(inputs)
+    try:
+        _import_gathered(inputs_read, out_dir, report_file, strict, lenient, doi, force, engine)
+    finally:
+        inputs_read.close()
+
+
+def _import_gathered(
+    inputs: Inputs,
+    out_dir: Path,
+    report_file: Path | None,
+    strict: bool,
+    lenient: bool,
+    doi: str | None,
+    force: bool,
+    engine: Engine,
+) -> None:
+    from functools import partial
+
+    from fhirconv.bulk.importing import build_index, import_export, import_partition, warm
+    from fhirconv.fileio import atomic_directory, dump_json, write_output
+    from fhirconv.parallel import run_partitions
+    from fhirconv.progress import progress
+
+    index = build_index(inputs.files)
+    problems = [*inputs.problems, *index.broken]
     for line in problems:
         click.echo(f"Error: {line}", err=True)
+    if problems and not index.patients:
+        # Nothing to import: no folder either, rather than an empty one that looks like a result.
+        raise InputError(
+            f"{len(problems)} input problem(s) (listed above); nothing to import, {out_dir} not written"
+        )
     run = partial(run_partitions, import_partition, engine=engine, warm=warm)
     patients = len(index.patients)
     with atomic_directory(out_dir, replace=force) as folder, progress("Importing", patients) as advance:

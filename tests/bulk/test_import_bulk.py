@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 
 from fhirconv.cases import load_case
 from fhirconv.importing.compare import compare_cases
@@ -106,3 +107,73 @@ def test_a_folder_needs_out_dir(run_cli, tmp_path):
     result = run_cli("import", tmp_path)
     assert result.code == 2
     assert "a folder (a Bulk Data export) holds many patients: give --out-dir" in result.err
+
+
+def test_ndjson_on_standard_input_and_jsonl(run_cli, tmp_path, monkeypatch):
+    import io
+    import sys
+
+    bulk = tmp_path / "bulk"
+    assert run_cli("export", "case1", "case2", "--out-dir", bulk, "--layout", "bulk").code == 0
+    data = b"".join(p.read_bytes() for p in sorted(bulk.glob("*.ndjson")))
+    (tmp_path / "all.jsonl").write_bytes(data)
+    folder = run_cli("import", bulk, "--out-dir", tmp_path / "from-folder")
+    jsonl = run_cli("import", tmp_path / "all.jsonl", "--out-dir", tmp_path / "from-jsonl")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    stdin = run_cli("import", "-", "--out-dir", tmp_path / "from-stdin")
+    assert folder.code == jsonl.code == stdin.code == 0, stdin.err
+    assert stdin.err.startswith("Imported 2 of 2 patients (153 resources) into ")
+    trees = [_tree(tmp_path / name) for name in ("from-folder", "from-jsonl", "from-stdin")]
+    assert trees[0] == trees[1] == trees[2] and sorted(trees[0]) == ["case1.yaml", "case2.yaml"]
+    assert list(spool.iterdir()) == []  # the spooled standard input is gone
+
+
+def test_a_bundle_where_ndjson_is_read_is_one_line_and_nothing_written(run_cli, tmp_path):
+    bundle = tmp_path / "case1.json"
+    assert run_cli("export", "case1", "-o", bundle).code == 0
+    out = tmp_path / "cases"
+    result = run_cli("import", bundle, "--out-dir", out)
+    assert result.code == 2
+    assert result.err == (
+        f"Error: {bundle}: a FHIR Bundle (transaction, 76 entries), not NDJSON (one resource a line); "
+        f"without --out-dir, `fhirconv import {bundle} -o CASE.yaml` reads it\n"
+        f"Error: 1 input problem(s) (listed above); nothing to import, {out} not written\n"
+    )
+    assert not out.exists()
+
+
+def test_many_broken_lines_of_a_file_are_counted_not_listed(run_cli, tmp_path):
+    bulk = tmp_path / "bulk"
+    assert run_cli("export", "case1", "case2", "--out-dir", bulk, "--layout", "bulk").code == 0
+    path = bulk / "Observation.ndjson"
+    lines = path.read_text().splitlines()
+    for number in range(2, 12):
+        lines[number] = lines[number][:-1]  # cut short: not JSON
+    path.write_text("\n".join(lines) + "\n")
+    result = run_cli("import", bulk, "--out-dir", tmp_path / "cases")
+    assert result.code == 2
+    errors = [line for line in result.err.splitlines() if line.startswith("Error: ")]
+    assert [e.split(": not valid JSON")[0] for e in errors[:5]] == [f"Error: {path}:{n}" for n in range(3, 8)]
+    assert errors[5:] == [
+        f"Error: {path}: 5 more lines are not JSON resources",
+        "Error: 6 input problem(s) (listed above); the rest was imported",
+    ]
+    assert sorted(p.name for p in (tmp_path / "cases").iterdir()) == ["case1.yaml", "case2.yaml"]
+
+
+def test_a_client_download_named_with_its_query_string(run_cli, tmp_path):
+    bulk = tmp_path / "bulk"
+    assert run_cli("export", "case1", "--out-dir", bulk, "--layout", "bulk").code == 0
+    manifest = json.loads((bulk / "manifest.json").read_text())
+    for item in manifest["output"]:
+        # As the bulk-data client saves https://server/files/Patient.ndjson?sig=abc: basename and all.
+        item["url"] = f"https://bulk.example.org/files/{item['url']}?sig=abc"
+        (bulk / item["url"].rsplit("/", 1)[1]).write_bytes((bulk / f"{item['type']}.ndjson").read_bytes())
+        (bulk / f"{item['type']}.ndjson").unlink()
+    (bulk / "manifest.json").write_text(json.dumps(manifest))
+    result = run_cli("import", bulk / "manifest.json", "--out-dir", tmp_path / "cases")
+    assert result.code == 0, result.err
+    assert [p.name for p in (tmp_path / "cases").iterdir()] == ["case1.yaml"]
