@@ -43,6 +43,8 @@ class RunContext:
     scopes: dict[int, ResourceScope] = field(default_factory=dict)  # id(resource) -> its scope
     verdicts: dict[tuple[int, str], bool] = field(default_factory=dict)
     _nodes: dict[int, dict[str, Node]] = field(default_factory=dict)
+    _tails: dict[str, dict[str, Any]] | None = None  # "Type/id" -> the first resource whose fullUrl ends so
+    _target_types: dict[str, str | None] = field(default_factory=dict)
 
     def node_at(self, scope: ResourceScope, location: str) -> Node | None:
         """The walked element at a location of a resource (looked up once per resource)."""
@@ -59,11 +61,28 @@ class RunContext:
             match = _REFERENCE.match(ref)
             if match is not None:
                 tail = ref.split("/_history/", 1)[0]
-                found = next((r for u, r in self.by_url.items() if u.endswith("/" + tail)), None)
+                if tail.count("/") == 1:
+                    found = self._by_tail().get(tail)
+                else:
+                    found = next((r for u, r in self.by_url.items() if u.endswith("/" + tail)), None)
         return found
 
+    def _by_tail(self) -> dict[str, dict[str, Any]]:
+        """The fullUrls by their last two segments, the first of each kept (as a scan in order finds)."""
+        if self._tails is None:
+            self._tails = {}
+            for url, resource in self.by_url.items():
+                if url.count("/") >= 2:
+                    self._tails.setdefault("/".join(url.rsplit("/", 2)[-2:]), resource)
+        return self._tails
+
     def target_type(self, url: str) -> str | None:
-        """The resource type a reference target profile constrains."""
+        """The resource type a reference target profile constrains (once per URL and run)."""
+        if url not in self._target_types:
+            self._target_types[url] = self._target_type(url)
+        return self._target_types[url]
+
+    def _target_type(self, url: str) -> str | None:
         types = definitions.resource_types()
         name = url.rsplit("/", 1)[-1]
         if url.startswith(CORE_SD) and (name in types or name == "Resource"):
@@ -114,6 +133,8 @@ class Checker:
     # -- one value against one element definition ------------------------------------
 
     def element(self, value: Any, el: PElement, path: str, type_code: str | None = None) -> None:
+        if el.inert:
+            return
         if el.has_fixed and not equal(value, el.fixed):
             self.err(path, f"must be exactly {show(el.fixed)}, found {show(value)}", "profile-fixed")
         if el.has_pattern and not matches(value, el.pattern):
@@ -129,7 +150,10 @@ class Checker:
         if isinstance(value, dict):
             if el.type_profiled:
                 self.type_profiles(value, el, path, type_code)
-            for child in el.children:
+            for child in el.active:
+                # Most children of a profile are absent from a value and content to be so.
+                if child.absent_ok and child.name not in value and child.twin not in value:
+                    continue
                 self.children(value, child, path)
 
     def type_profiles(self, value: dict[str, Any], el: PElement, path: str, type_code: str | None) -> None:
@@ -251,27 +275,32 @@ class Checker:
     # -- the values of one child element, with its cardinality and slices ------------
 
     def children(self, parent: dict[str, Any], el: PElement, path: str) -> None:
+        if el.silent or (el.absent_ok and el.name not in parent and el.twin not in parent):
+            return
         values = values_of(parent, el)
         where = f"{path}.{el.name.replace('[x]', '')}"
         if len(values) < el.min:
             self.err(where, f"{el.name} is required ({card(el)}), found {len(values)}", "profile-cardinality")
         elif el.max >= 0 and len(values) > el.max:
             self.err(where, f"{el.name} allows at most {el.max}, found {len(values)}", "profile-cardinality")
-        allowed = {t["code"] for t in el.types}
-        for found in values:
-            here = f"{path}.{location(found)}"
-            if el.choice and allowed and found[3] not in allowed:
-                self.err(
-                    here,
-                    f"type {found[3]} is not allowed here (allowed: {', '.join(sorted(allowed))})",
-                    "profile-type",
-                )
-                continue
-            self.value(found, el, here)
+        allowed = el.allowed
+        if el.choice or not el.inert:
+            for found in values:
+                here = f"{path}.{location(found)}"
+                if el.choice and allowed and found[3] not in allowed:
+                    self.err(
+                        here,
+                        f"type {found[3]} is not allowed here (allowed: {', '.join(sorted(allowed))})",
+                        "profile-type",
+                    )
+                    continue
+                self.value(found, el, here)
         if el.slices:
             self.slices(values, el, where, path)
 
     def value(self, found: Value, el: PElement, here: str) -> None:
+        if el.inert:
+            return
         if not found[4]:
             self.element(found[2], el, here, found[3] if el.choice else None)
         else:

@@ -35,6 +35,12 @@ class PElement:
     choice: bool = False  # value[x]
     twin: str = ""  # the JSON key of a primitive's extensions: _birthDate
     type_code: str = ""  # the one type, when there is one
+    allowed: frozenset[str] = frozenset()  # the codes of its types
+    # What checking can find, settled once per profile (see _settle):
+    inert: bool = False  # nothing to say about any value of it
+    silent: bool = False  # nothing to say whatever values it has
+    absent_ok: bool = False  # nothing to say when its key (or _key) is not in the object
+    active: list[PElement] = field(default_factory=list)  # the children that are not silent
 
 
 @dataclass(slots=True)
@@ -89,6 +95,7 @@ def compile_profile(data: dict[str, Any]) -> Profile | None:
             parent.children.append(element)
     if root is None:
         return None
+    _settle(root)
     contexts = [(str(c[0]), str(c[1])) for c in data.get("context", [])]
     return Profile(
         data["url"],
@@ -98,6 +105,30 @@ def compile_profile(data: dict[str, Any]) -> Profile | None:
         data.get("kind", "resource"),
         contexts,
     )
+
+
+def _settle(el: PElement) -> None:
+    """What the checker can find at an element, from its children and slices up.
+
+    A value of an inert element has no fixed value, pattern, required binding,
+    constraint, reference target or type profile to check, and no child that could
+    object; a silent element adds no cardinality or type of its own either.  The checker
+    skips what cannot report anything.
+    """
+    for child in el.children:
+        _settle(child)
+    for sl in el.slices:
+        _settle(sl)
+    el.allowed = frozenset(t["code"] for t in el.types)
+    targets = any(t.get("targets") for t in el.types if t.get("code") == "Reference")
+    required = el.binding is not None and el.binding[0] == "required"
+    el.inert = not (
+        el.has_fixed or el.has_pattern or required or el.cons or targets or el.type_profiled
+    ) and all(child.silent for child in el.children)
+    # A choice's keys carry the type (valueQuantity): its name alone says nothing.
+    el.absent_ok = el.min == 0 and all(sl.min == 0 for sl in el.slices) and not el.choice
+    el.silent = el.inert and el.absent_ok and el.max < 0 and not el.slices
+    el.active = [child for child in el.children if not child.silent]
 
 
 def card(el: PElement) -> str:
