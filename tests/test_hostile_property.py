@@ -180,7 +180,11 @@ def test_damaged_real_resources_never_fail_internally(fhir_package, tmp_path_fac
 
 def test_a_hundred_thousand_levels_deep_import_is_refused_in_one_line(tmp_path):
     path = tmp_path / "deep.json"
-    path.write_text('{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": '
-                    + '{"resourceType": "Basic", "extension": ' + "[" * 100_000 + "]" * 100_000 + "}}]}")
+    # Four levels open before the extension's brackets: the 97th of them is the 101st level.
+    start = '{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": '
+    start += '{"resourceType": "Basic", "extension": '
+    path.write_text(start + "[" * 100_000 + "]" * 100_000 + "}}]}")
     code, _, err = run("import", str(path))
-    assert (code, err) == (2, f"Error: {path}:1:1: not valid JSON: nested too deeply\n")
+    where = f"{path}:1:{len(start) + 97}"
+    why = "nested more than 100 levels deep (FHIR needs a few dozen)"
+    assert (code, err) == (2, f"Error: {where}: not valid JSON: {why}\n")

@@ -116,11 +116,16 @@ def test_numbers_json_cannot_carry_are_refused_alike(run_cli, tmp_path, value, w
 def test_deep_nesting_is_refused_alike(run_cli, tmp_path, depth):
     inner = "[" * depth + "]" * depth
     path = tmp_path / "deep.json"
-    path.write_text('{"resourceType": "Basic", "extension": ' + inner + "}")
-    assert run_cli("validate", path).code == 2
+    start = '{"resourceType": "Basic", "extension": '
+    path.write_text(start + inner + "}")
+    # The place is the bracket that opens the 101st level (the 100th of the extension's).
+    column = len(start) + 100
+    why = "nested more than 100 levels deep (FHIR needs a few dozen)"
+    validated = run_cli("validate", path)
+    expected = f"Error: {path}: invalid JSON at line 1, column {column}: {why}\n"
+    assert (validated.code, validated.err) == (2, expected)
     imported = run_cli("import", path)
-    assert imported.code == 2
-    assert imported.err.startswith(f"Error: {path}:1:1: not valid JSON: nested ")
+    assert (imported.code, imported.err) == (2, f"Error: {path}:1:{column}: not valid JSON: {why}\n")
 
 
 def test_lone_surrogates_are_errors_and_every_format_prints(run_cli, tmp_path):

@@ -143,7 +143,7 @@ def parse(text: str) -> tuple[Any, dict[int, list[str]]]:
             f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}", err.lineno, err.colno
         ) from None
     except RecursionError:
-        raise JsonSyntaxError("invalid JSON: nested too deeply", 1, 1) from None
+        raise _too_deep(text) from None
     except ValueError:
         # Only int() raises a bare ValueError here: a number with more than MAX_DIGITS digits.
         found = _LONG_NUMBER.search(text)
@@ -151,7 +151,8 @@ def parse(text: str) -> tuple[Any, dict[int, list[str]]]:
         where = found.start() if found else 0
         what = f"a number of {digits} digits (fhirconv reads at most {MAX_DIGITS})"
         raise _too_large(text, where, what) from None
-    _check_depth(value)
+    if _too_deep_value(value):
+        raise _too_deep(text)
     return value, duplicates
 
 
@@ -167,19 +168,43 @@ def _too_large(text: str, position: int, what: str) -> JsonSyntaxError:
     return JsonSyntaxError(f"unreadable JSON at line {line}, column {column}: {what}", line, column)
 
 
-def _check_depth(value: Any) -> None:
-    """Refuse nesting deeper than :data:`MAX_DEPTH` (without recursing: it may be deep)."""
+def _too_deep_value(value: Any) -> bool:
+    """Whether ``value`` nests deeper than :data:`MAX_DEPTH` (without recursing: it may be deep)."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise JsonSyntaxError(
-                f"invalid JSON: nested more than {MAX_DEPTH} levels deep (FHIR needs a few dozen)", 1, 1
-            )
+            return True
         if isinstance(item, dict):
             stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
+    return False
+
+
+# A JSON string (skipped whole, so brackets inside it do not count) or a bracket.
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _too_deep(text: str) -> JsonSyntaxError:
+    """The error for nesting past :data:`MAX_DEPTH`, at the bracket that opens one level too many."""
+    depth, position = 0, 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        bracket = match.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                position = match.start()
+                break
+        elif bracket in "]}":
+            depth -= 1
+    line, column = _line_col(text, position)
+    return JsonSyntaxError(
+        f"invalid JSON at line {line}, column {column}: nested more than {MAX_DEPTH} levels deep "
+        "(FHIR needs a few dozen)",
+        line,
+        column,
+    )
 
 
 def check_tree(value: Any, duplicates: dict[int, list[str]]) -> list[Issue]:
