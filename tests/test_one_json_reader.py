@@ -90,6 +90,27 @@ def test_lenient_ndjson_skips_the_broken_lines(run_cli, tmp_path):
     assert f"{path}:6: invalid: a resource that breaks FHIR's rules is not imported" in result.err
 
 
+def test_lenient_import_that_leaves_the_patient_out_says_so(run_cli, tmp_path):
+    bundle = _case2()
+    assert bundle["entry"][0]["resource"]["resourceType"] == "Patient"
+    bundle["entry"][0]["resource"]["gender"] = "fe\ud800male"
+    path = tmp_path / "patient.json"
+    path.write_text(json.dumps(bundle))
+    result = run_cli("import", path, "--lenient")
+    assert (result.code, result.err) == (
+        2,
+        f"Error: {path}: the bundle has no Patient: a case is about one patient "
+        "(--lenient left out what breaks FHIR's rules: Bundle.entry[0])\n",
+    )
+    lines = [json.dumps(e["resource"]) for e in bundle["entry"]]
+    lines[0] = lines[0][:30]
+    ndjson = tmp_path / "patient.ndjson"
+    ndjson.write_text("\n".join(lines[:5]) + "\n")
+    result = run_cli("import", ndjson, "--lenient")
+    assert result.code == 2
+    assert result.err.endswith(f"(--lenient left out what breaks FHIR's rules: {ndjson}:1)\n")
+
+
 @pytest.mark.parametrize(
     ("value", "why"),
     [

@@ -95,7 +95,14 @@ def import_command(
     if any(b.is_dir() for b in bundles):
         raise click.UsageError("a folder (a Bulk Data export) holds many patients: give --out-dir")
     from fhirconv.fileio import check_outputs, dump_json, is_stdout, write_output
-    from fhirconv.importing.reader import case_to_yaml, import_entries, read_files, report_json, report_text
+    from fhirconv.importing.reader import (
+        case_to_yaml,
+        import_entries,
+        left_out,
+        read_files,
+        report_json,
+        report_text,
+    )
 
     check_outputs({"-o": output or "-", "--report": report_file})
     problems: list[Unmapped] | None = [] if lenient else None
@@ -104,6 +111,11 @@ def import_command(
         result = import_entries(read_files(list(bundles), problems=problems), doi, files)
         result.unmapped[:0] = problems or []
     except MappingError as err:
+        skipped = left_out(problems or [])
+        if skipped:
+            # What the case lacks may be in what --lenient left out: say so, or the message misleads.
+            shown = ", ".join(skipped[:3]) + (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "")
+            err = MappingError(f"{err} (--lenient left out what breaks FHIR's rules: {shown})")
         raise MappingError(f"{', '.join(str(b) for b in bundles)}: {err}") from None
     data = case_to_yaml(result.case).encode("utf-8")
     write_output(data, output)

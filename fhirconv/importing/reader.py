@@ -140,6 +140,21 @@ def line_entry(
     return (f"{where}: {resource.get('resourceType')}", resource, None)
 
 
+# How lenient reading lists what it leaves out (see :func:`left_out`).
+ENTRY_LEFT_OUT = "an entry that breaks FHIR's rules is not imported"
+RESOURCE_LEFT_OUT = "a resource that breaks FHIR's rules is not imported"
+
+
+def left_out(problems: list[Unmapped]) -> list[str]:
+    """Where lenient reading left a whole entry, resource or NDJSON line (``NAME:LINE``) out."""
+    return [
+        u.location
+        for u in problems
+        if u.reason == "invalid"
+        and (u.message in (ENTRY_LEFT_OUT, RESOURCE_LEFT_OUT) or re.fullmatch(r".+:\d+", u.location))
+    ]
+
+
 # A validation error's entry, when it is inside one: the resource that cannot be read.
 _ENTRY = re.compile(r"^Bundle\.entry\[(\d+)\]")
 # Layers after which a resource is not read: its shape is not what FHIR says it is.  The
@@ -178,10 +193,9 @@ def _check(
                 skipped.add(int(match.group(1)) if match else -1)
         for index in sorted(skipped):
             if index >= 0:
-                what = "an entry that breaks FHIR's rules is not imported"
-                problems.append(Unmapped(f"{where}Bundle.entry[{index}]", "invalid", what))
+                problems.append(Unmapped(f"{where}Bundle.entry[{index}]", "invalid", ENTRY_LEFT_OUT))
         if -1 in skipped and document.get("resourceType") != "Bundle":
-            problems.append(Unmapped(name, "invalid", "a resource that breaks FHIR's rules is not imported"))
+            problems.append(Unmapped(name, "invalid", RESOURCE_LEFT_OUT))
         return skipped
     shown = [f"  {i.location}: {i.message} ({i.rule})" for i in issues[:MAX_SHOWN_ERRORS]]
     more = len(issues) - len(shown)

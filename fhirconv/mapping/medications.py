@@ -191,6 +191,14 @@ def _status(reader: Reader, resource: JSON, loc: str, statuses: dict[str, str | 
 
 
 def _reason_not_taken(reader: Reader, reasons: list[Any], out: JSON, loc: str) -> None:
+    """``statusReason`` as the reason a therapy was not taken.
+
+    fhirconv writes it from that field only.  Another producer's is the reason for the
+    status: of a therapy stopped, on hold or even active (the R4 example Bundle-father gives
+    its purpose there) it says something else, which the model does not hold: left, reported.
+    """
+    if reader.foreign and out.get("status") != "not-taken":
+        return
     for i, reason in enumerate(reasons):
         if not isinstance(reason, dict) or "reason_not_taken" in out:
             continue

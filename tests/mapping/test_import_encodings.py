@@ -478,6 +478,17 @@ def test_the_reference_display_names_an_agent_the_bundle_lacks():
     }
 
 
+@pytest.mark.parametrize(("status", "held"), [("not-taken", "refused"), ("active", None), ("stopped", None)])
+def test_a_status_reason_is_a_reason_not_taken_only_when_not_taken(status, held):
+    statement = _statement(status=status, statusReason=[{"text": "refused"}])
+    statement["medicationCodeableConcept"] = {"text": "Letrozole"}
+    result = read(bundle(statement))
+    (therapy,) = result.case.therapies
+    assert therapy.reason_not_taken == held
+    left = {} if held else {"Bundle.entry[1].resource.statusReason": ("not mapped", '[{"text": "refused"}]')}
+    assert reasons(result) == left
+
+
 UNREADABLE = [
     (
         {"medicationCodeableConcept": concept(RXNORM, "999999999")},
