@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhirconv.validation import definitions, fhirpath
+from fhirconv.validation.bindings import codings_of, in_valueset
 from fhirconv.validation.conformance import Conformance
-from fhirconv.validation.invariants import codings_of, in_valueset
 from fhirconv.validation.issues import Issue, Layer, Severity, error, information, warning
 from fhirconv.validation.profile_model import (
     PElement,
