@@ -150,9 +150,21 @@ def _broken_lines(name: str, path: Path, broken: list[tuple[int, str]]) -> list[
 WHOLE_DOCUMENT_BYTES = 64 * 1024 * 1024
 
 
-def _index_file(index: Index, number_of_file: int, path: Path, broken: list[tuple[int, str]]) -> None:
+def _parsed(line: bytes) -> tuple[Any, str | None]:
+    """(the line's value, None), or (None, why not): orjson first, the one JSON reader for what
+    orjson refuses, so that it is judged and worded as everywhere else (a lone surrogate is read
+    and reported with its place by the validation, as in ``fhirconv import``)."""
     import orjson
 
+    from fhirconv.importing.reader import read_line
+
+    try:
+        return orjson.loads(line), None
+    except orjson.JSONDecodeError:
+        return read_line(line)
+
+
+def _index_file(index: Index, number_of_file: int, path: Path, broken: list[tuple[int, str]]) -> None:
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as err:
@@ -168,10 +180,9 @@ def _index_file(index: Index, number_of_file: int, path: Path, broken: list[tupl
                 line = line[3:]
             if not line:
                 continue
-            try:
-                resource = orjson.loads(line)
-            except orjson.JSONDecodeError as err:
-                broken.append((number, f"not valid JSON: {err}"))
+            resource, why = _parsed(line)
+            if why is not None:
+                broken.append((number, why))
                 continue
             if not isinstance(resource, dict):
                 broken.append((number, "expected a FHIR resource (a JSON object)"))
@@ -211,15 +222,13 @@ def _read_at(handles: dict[int, Any], index: Index, place: tuple[int, int, int])
 
 def patient_tasks(index: Index, doi: str | None, lenient: bool, used: set[str]) -> Iterator[Task]:
     """Each patient's lines (and the shared resources they refer to), read back by place."""
-    import orjson
-
     handles: dict[int, Any] = {}
     try:
         for patient, places in index.patients.items():
             lines = [_read_at(handles, index, tuple(places[i : i + 3])) for i in range(0, len(places), 3)]  # type: ignore[arg-type]
             wanted: dict[str, None] = {}
             for line in lines:
-                for ref in references(orjson.loads(line.data)):
+                for ref in references(_parsed(line.data)[0]):
                     match = _REST_REF.search(ref)
                     if match is not None and match[1] in index.shared:
                         wanted[match[1]] = None
@@ -253,8 +262,7 @@ def import_patient(patient: str, lines: list[Line], doi: str | None, lenient: bo
         read = [line_entry(_text(line), line.file, line.number, problems=problems) for line in lines]
         entries = [entry for entry in read if entry is not None]
         files = tuple(sorted({Path(line.file).name for line in lines}))
-        result = import_entries(entries, doi, files)
-        result.unmapped[:0] = problems or []
+        result = import_entries(entries, doi, files, problems=problems)
     except FhirconvError as err:
         return PatientResult(patient, resources=len(lines), error=f"Patient/{patient}: {err}")
     return PatientResult(

@@ -98,7 +98,6 @@ def import_command(
     from fhirconv.importing.reader import (
         case_to_yaml,
         import_entries,
-        left_out,
         read_files,
         report_json,
         report_text,
@@ -108,14 +107,8 @@ def import_command(
     problems: list[Unmapped] | None = [] if lenient else None
     try:
         files = tuple(dict.fromkeys("stdin" if str(b) == "-" else b.name for b in bundles))
-        result = import_entries(read_files(list(bundles), problems=problems), doi, files)
-        result.unmapped[:0] = problems or []
+        result = import_entries(read_files(list(bundles), problems=problems), doi, files, problems=problems)
     except MappingError as err:
-        skipped = left_out(problems or [])
-        if skipped:
-            # What the case lacks may be in what --lenient left out: say so, or the message misleads.
-            shown = ", ".join(skipped[:3]) + (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "")
-            err = MappingError(f"{err} (--lenient left out what breaks FHIR's rules: {shown})")
         raise MappingError(f"{', '.join(str(b) for b in bundles)}: {err}") from None
     data = case_to_yaml(result.case).encode("utf-8")
     write_output(data, output)

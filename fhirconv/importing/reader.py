@@ -241,17 +241,46 @@ def read_files(
 
 
 def import_entries(
-    entries: list[Entry], doi: str | None = None, files: tuple[str, ...] = (), source: str | None = None
+    entries: list[Entry],
+    doi: str | None = None,
+    files: tuple[str, ...] = (),
+    source: str | None = None,
+    problems: list[Unmapped] | None = None,
 ) -> ImportResult:
     """The case the entries tell.
 
     When the bundle is not fhirconv's own, the case records where it comes from: ``doi``
     names the publication, ``files`` the files read, ``source`` where they were fetched.
+    ``problems``: what lenient reading listed, first in the report; when the case cannot be
+    made, the error names what it left out (the Patient may be there).
     """
+    from fhirconv.errors import MappingError
     from fhirconv.mapping.bundle import case_from_resources
 
-    case, unmapped = case_from_resources(entries, doi, files, source)
-    return ImportResult(case=case, unmapped=unmapped, resources=len(entries))
+    try:
+        case, unmapped = case_from_resources(entries, doi, files, source)
+    except MappingError as err:
+        skipped = left_out(problems or [])
+        if not skipped:
+            raise
+        shown = ", ".join(skipped[:3]) + (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "")
+        raise MappingError(f"{err.message} (--lenient left out what breaks FHIR's rules: {shown})") from None
+    return ImportResult(case=case, unmapped=[*(problems or []), *unmapped], resources=len(entries))
+
+
+def read_line(data: bytes) -> tuple[Any, str | None]:
+    """An NDJSON line by the one JSON reader: (the value, None), or (None, why it cannot be read)."""
+    from fhirconv.validation.json_layer import JsonSyntaxError, parse
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return None, f"not UTF-8 text (byte {err.start})"
+    try:
+        return parse(text)[0], None
+    except JsonSyntaxError as err:
+        why = err.located("").split("not valid JSON: ", 1)[1]
+        return None, f"not valid JSON at column {err.column}: {why}"
 
 
 def case_to_yaml(case: Case) -> str:

@@ -98,7 +98,7 @@ def test_bad_lines_are_named_and_the_other_patients_imported(run_cli, tmp_path):
     result = run_cli("import", bulk, "--out-dir", out)
     assert result.code == 2
     lines = result.err.splitlines()
-    assert lines[0].startswith(f"Error: {bulk / 'Observation.ndjson'}:5: not valid JSON: ")
+    assert lines[0] == f"Error: {bulk / 'Observation.ndjson'}:5: not valid JSON at column 1: Expecting value"
     assert lines[-1] == "Error: 1 input problem(s) (listed above); the rest was imported"
     assert sorted(p.name for p in out.iterdir()) == ["case1.yaml", "case2.yaml"]
 
