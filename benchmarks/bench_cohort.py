@@ -1,6 +1,6 @@
 """Cohort throughput and memory (a script, not a timed test).
 
-    python benchmarks/bench_cohort.py [--sizes 200 2000] [--jobs N]
+    python benchmarks/bench_cohort.py [--sizes 200 2000] [--jobs N] [--repeat N] [--no-profile]
 
 Generates (once; then reads from a cache) a SYNTHETIC cohort: cases drawn from the case
 model's hypothesis strategies
@@ -10,10 +10,15 @@ each renamed ``synthetic-NNNNN`` with the title "SYNTHETIC ..." and a DOI under
 The smaller cohort is the first cases of the larger one.
 
 For each size it runs the real commands in child processes and prints, per core
-(``--jobs 1``): cases/s and resources/s for ``export --layout bulk``, for export plus
-``validate`` of the output (all layers), and for ``import`` of the output; the peak
-RSS of each command; and the speed-up of export and validate from ``--jobs 1`` to all
-cores.  Then where one case's export time goes (YAML parse, model, mapping, JSON).
+(``--jobs 1``): wall time and CPU time (user + system of the command and every process
+it started: on a shared machine CPU time is the steadier figure), cases/s and
+resources/s by either, for ``export --layout bulk``, ``validate`` of the output (all
+layers), export + validate, and ``import`` of the output; the peak RSS of each command
+and how it grows from the smallest to the largest cohort; and the speed-up of each
+command from ``--jobs 1`` to ``--jobs N`` (default: all cores); with ``--repeat`` the
+fastest of N runs of each (the least disturbed on a shared machine).  Then where the time
+goes: one case's export in stages, and validate and import of the smallest cohort by
+module (self time under cProfile, in this process).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,14 +103,23 @@ def cached_cohort(count: int) -> list[str]:
     return texts
 
 
-def run(args: list[str]) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS in MiB of the largest process, stderr) of ``fhirconv ARGS``."""
+@dataclass
+class Measured:
+    wall: float  # seconds
+    cpu: float  # seconds of user + system time, the command and every process it started
+    rss: int  # MiB, the largest process
+    err: str
+
+
+def run(args: list[str]) -> Measured:
+    """How long ``fhirconv ARGS`` took, in a child process, and its peak memory."""
     probe = (
         "import resource, subprocess, sys, time;"
         "t = time.perf_counter();"
         "p = subprocess.run(sys.argv[1:], capture_output=True, text=True);"
         "w = time.perf_counter() - t;"
-        "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode);"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN);"
+        "print(w, u.ru_utime + u.ru_stime, u.ru_maxrss, p.returncode);"
         "sys.stderr.write(p.stderr)"
     )
     done = subprocess.run(
@@ -114,54 +129,110 @@ def run(args: list[str]) -> tuple[float, int, str]:
         cwd=ROOT,
         check=True,
     )
-    wall, rss, code = done.stdout.split()
+    wall, cpu, rss, code = done.stdout.split()
     if int(code) not in (0, 1):
         raise SystemExit(f"fhirconv {' '.join(args)} failed ({code}):\n{done.stderr}")
-    return float(wall), int(rss) // 1024, done.stderr
+    return Measured(float(wall), float(cpu), int(rss) // 1024, done.stderr)
 
 
-def startup() -> float:
-    best = min(run(["--help"])[0] for _ in range(3))
-    return best
+def startup() -> Measured:
+    runs = [run(["--help"]) for _ in range(3)]
+    return min(runs, key=lambda m: m.cpu)
 
 
-def profile(texts: list[str]) -> None:
+def export_stages(texts: list[str]) -> None:
     """Where one case's export time goes, in this process."""
     from fhirconv.bulk.export import ndjson_lines
     from fhirconv.mapping.bundle import build_bundle
     from fhirconv.model.case import Case
     from fhirconv.model.yamlread import load_yaml
 
-    parts = {"YAML parse (libyaml)": 0.0, "case model (pydantic)": 0.0, "mapping": 0.0, "NDJSON lines": 0.0}
+    parts = {
+        "YAML parse (libyaml events)": 0.0,
+        "case model (pydantic)": 0.0,
+        "mapping": 0.0,
+        "NDJSON lines": 0.0,
+    }
     for text in texts:
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         data = load_yaml(text)
-        t1 = time.perf_counter()
+        t1 = time.process_time()
         case = Case.model_validate(data)
-        t2 = time.perf_counter()
+        t2 = time.process_time()
         bundle = build_bundle(case, "collection")
-        t3 = time.perf_counter()
+        t3 = time.process_time()
         for _ in ndjson_lines(bundle):
             pass
-        t4 = time.perf_counter()
+        t4 = time.process_time()
         for key, spent in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             parts[key] += spent
     total = sum(parts.values())
-    print(f"  where the export time goes ({len(texts)} cases, {total / len(texts) * 1000:.2f} ms a case):")
+    print(
+        f"\nwhere export's time goes ({len(texts)} cases in this process, "
+        f"{total / len(texts) * 1000:.2f} ms CPU a case):"
+    )
     for key, spent in parts.items():
-        print(f"    {key:24s} {spent / len(texts) * 1000:6.2f} ms  {spent / total:5.0%}")
+        print(f"  {key:28s} {spent / len(texts) * 1000:6.2f} ms  {spent / total:5.0%}")
+
+
+def by_module(title: str, args: list[str], shown: int = 10) -> None:
+    """Self time of ``fhirconv ARGS`` run in this process under cProfile, summed by module."""
+    import contextlib
+    import cProfile
+    import io
+    import pstats
+
+    from fhirconv.cli import main
+
+    profiler = cProfile.Profile()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        profiler.enable()
+        with contextlib.suppress(SystemExit):
+            main(args)
+        profiler.disable()
+    stats = pstats.Stats(profiler)
+    modules: dict[str, float] = {}
+    for (filename, _, name), row in stats.stats.items():  # type: ignore[attr-defined]
+        modules[_module(filename, name)] = modules.get(_module(filename, name), 0.0) + row[2]
+    total = sum(modules.values())
+    print(f"\nwhere {title}'s time goes (self time by module under cProfile, {total:.1f} s profiled):")
+    for module, spent in sorted(modules.items(), key=lambda item: -item[1])[:shown]:
+        print(f"  {module:44s} {spent / total:5.0%}")
+
+
+def _module(filename: str, name: str) -> str:
+    """``fhirconv.validation.invariants``, ``fhirpathpy.engine``, ``stdlib re``, or a C function."""
+    if filename == "~":
+        return "C " + name.strip("<>")[:42]
+    parts = Path(filename).with_suffix("").parts
+    if "fhirconv" in parts:
+        return ".".join(parts[len(parts) - 1 - parts[::-1].index("fhirconv") :][:3])
+    if "site-packages" in parts:
+        return ".".join(parts[parts.index("site-packages") + 1 :][:2])
+    return "stdlib " + parts[-1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 2000])
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each command; the fastest counts")
+    parser.add_argument("--no-profile", action="store_true", help="leave out where the time goes")
     args = parser.parse_args()
     start = time.perf_counter()
     texts = cached_cohort(max(args.sizes))
     took = time.perf_counter() - start
     print(f"synthetic cohort: {len(texts)} cases, drawn or read from the cache in {took:.1f} s")
-    print(f"start-up of a fhirconv process: {startup():.2f} s (included in the wall times below)")
+    begun = startup()
+    print(
+        f"start-up of a fhirconv process: {begun.wall:.2f} s wall, {begun.cpu:.2f} s CPU "
+        "(included in every figure below)"
+    )
+    print(
+        f"load average when starting: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        f"on {os.cpu_count()} cores"
+    )
+    rss: dict[int, dict[str, int]] = {}
     with tempfile.TemporaryDirectory(prefix="fhirconv-cohort-") as temp:
         base = Path(temp)
         for size in sorted(args.sizes):
@@ -169,39 +240,88 @@ def main() -> None:
             cases.mkdir()
             for number, text in enumerate(texts[:size], start=1):
                 (cases / f"synthetic-{number:05d}.yaml").write_text(text, encoding="utf-8")
-            out1, outn = base / f"bulk-{size}-1", base / f"bulk-{size}-n"
-            export1, rss_export, err = run(
-                ["export", str(cases), "--out-dir", str(out1), "--layout", "bulk", "-j", "1"]
-            )
+            measured: dict[tuple[str, int], Measured] = {}
+            bulk = base / f"export-{size}-1-0"
+            for jobs in (1, args.jobs):
+                for name in ("export", "validate", "import"):
+                    runs = []
+                    for attempt in range(args.repeat):
+                        out = str(base / f"{name}-{size}-{jobs}-{attempt}")  # an --out-dir must be new
+                        command = {
+                            "export": ["export", str(cases), "--out-dir", out, "--layout", "bulk"],
+                            "validate": ["validate", str(bulk)],
+                            "import": ["import", str(bulk), "--out-dir", out],
+                        }[name]
+                        runs.append(run([*command, "-j", str(jobs)]))
+                    # The fastest: the run least disturbed by other work on a shared machine.
+                    measured[name, jobs] = min(runs, key=lambda m: m.wall)
+            # The JSON report is built whole in memory: its size grows with the issues found.
+            as_json = run(["validate", str(bulk), "-j", "1", "--format", "json"])
+            err = measured["export", 1].err
             resources = int(err.split("cases (")[1].split(" resources")[0])
-            exportn, _, _ = run(
-                ["export", str(cases), "--out-dir", str(outn), "--layout", "bulk", "-j", str(args.jobs)]
+            export, validate, imported = (measured[name, 1] for name in ("export", "validate", "import"))
+            both = Measured(
+                export.wall + validate.wall, export.cpu + validate.cpu, max(export.rss, validate.rss), ""
             )
-            validate1, rss_validate, _ = run(["validate", str(out1), "-j", "1", "--format", "json"])
-            validaten, _, _ = run(["validate", str(out1), "-j", str(args.jobs), "--format", "json"])
-            import1, rss_import, _ = run(
-                ["import", str(out1), "--out-dir", str(base / f"imported-{size}"), "-j", "1"]
-            )
+            rss[size] = {
+                "export": export.rss,
+                "validate": validate.rss,
+                "validate --format json": as_json.rss,
+                "import": imported.rss,
+            }
             print(f"\n{size} synthetic cases, {resources} resources ({resources / size:.1f} a case):")
-            rows = [
-                ("export --layout bulk", export1, rss_export),
-                ("export + validate (all layers)", export1 + validate1, max(rss_export, rss_validate)),
-                ("validate alone", validate1, rss_validate),
-                ("import --out-dir", import1, rss_import),
-            ]
-            head = f"{'wall s':>8s} {'cases/s':>9s} {'resources/s':>12s} {'peak RSS':>9s}"
-            print(f"  {'per core (--jobs 1)':32s} {head}")
-            for label, seconds, rss in rows:
+            print(
+                f"  {'per core (--jobs 1)':30s} {'wall s':>7s} {'CPU s':>7s} {'cases/s wall':>13s} "
+                f"{'cases/s CPU':>12s} {'resources/s CPU':>16s} {'peak RSS':>9s}"
+            )
+            for label, m in (
+                ("export --layout bulk", export),
+                ("validate (all layers)", validate),
+                ("export + validate", both),
+                ("import --out-dir", imported),
+            ):
                 print(
-                    f"  {label:32s} {seconds:8.2f} {size / seconds:9.1f} "
-                    f"{resources / seconds:12,.0f} {rss:6d} MiB"
+                    f"  {label:30s} {m.wall:7.2f} {m.cpu:7.2f} {size / m.wall:13.1f} {size / m.cpu:12.1f} "
+                    f"{resources / m.cpu:16,.0f} {m.rss:5d} MiB"
                 )
             print(
-                f"  speed-up --jobs 1 -> {args.jobs}: export {export1 / exportn:.2f}x "
-                f"({size / exportn:.1f} cases/s), validate {validate1 / validaten:.2f}x "
-                f"({size / validaten:.1f} cases/s)"
+                f"  --jobs 1 -> {args.jobs} (wall speed-up; CPU time of all processes at --jobs {args.jobs}):"
             )
-    profile(texts[: min(200, len(texts))])
+            for name in ("export", "validate", "import"):
+                one, many = measured[name, 1], measured[name, args.jobs]
+                print(
+                    f"    {name:10s} {one.wall / many.wall:5.2f}x  ({size / many.wall:7.1f} cases/s wall, "
+                    f"{many.cpu:6.2f} s CPU against {one.cpu:6.2f})"
+                )
+            many = base / f"export-{size}-{args.jobs}-0"
+            if any((bulk / f.name).read_bytes() != f.read_bytes() for f in many.iterdir() if f.is_file()):
+                print(f"  WARNING: --jobs {args.jobs} wrote other bytes than --jobs 1")
+        if len(rss) > 1:
+            small, large = min(rss), max(rss)
+            print(f"\npeak RSS, {large} cases against {small} (goal: within 1.2x):")
+            for name in rss[small]:
+                print(
+                    f"  {name:24s} {rss[small][name]:4d} -> {rss[large][name]:4d} MiB  "
+                    f"{rss[large][name] / rss[small][name]:.2f}x"
+                )
+        if not args.no_profile:
+            small = min(args.sizes)
+            export_stages(texts[:small])
+            by_module(
+                f"validate of {small} cases",
+                ["validate", str(base / f"export-{small}-1-0"), "-j", "1", "--format", "json"],
+            )
+            by_module(
+                f"import of {small} cases",
+                [
+                    "import",
+                    str(base / f"export-{small}-1-0"),
+                    "--out-dir",
+                    str(base / "profiled-import"),
+                    "-j",
+                    "1",
+                ],
+            )
 
 
 if __name__ == "__main__":

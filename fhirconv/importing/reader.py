@@ -255,10 +255,12 @@ def import_entries(
     made, the error names what it left out (the Patient may be there).
     """
     from fhirconv.errors import MappingError
+    from fhirconv.gcpause import gc_paused
     from fhirconv.mapping.bundle import case_from_resources
 
     try:
-        case, unmapped = case_from_resources(entries, doi, files, source)
+        with gc_paused():
+            case, unmapped = case_from_resources(entries, doi, files, source)
     except MappingError as err:
         skipped = left_out(problems or [])
         if not skipped:
