@@ -8,7 +8,15 @@ from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fhirconv.validation import bundle_layer, invariants, json_layer, schema_layer, structure_layer, walker
+from fhirconv.validation import (
+    bundle_layer,
+    invariants,
+    json_layer,
+    schema_compiled,
+    schema_layer,
+    structure_layer,
+    walker,
+)
 from fhirconv.validation.issues import Issue, Layer, Severity, error, sort_key
 
 # Layers that run on a parsed resource, in order. Profiles and terminology come from
@@ -91,8 +99,16 @@ def _after_json(
         return issues
     path = str(resource["resourceType"])
     runs: list[tuple[Layer, Callable[[], list[Issue]]]] = []
+    verdict: list[bool] = []
+
+    def schema_valid() -> bool:
+        # The compiled schema's word, asked once for the schema and structure layers both.
+        if not verdict:
+            verdict.append(schema_compiled.valid(resource))
+        return verdict[0]
+
     if Layer.SCHEMA in wanted:
-        runs.append((Layer.SCHEMA, lambda: schema_layer.check(resource, path)))
+        runs.append((Layer.SCHEMA, lambda: schema_layer.check(resource, path, schema_valid)))
     walk_: list[walker.Walk] = []
 
     def walked() -> walker.Walk:
@@ -101,7 +117,7 @@ def _after_json(
         return walk_[0]
 
     if Layer.STRUCTURE in wanted:
-        runs.append((Layer.STRUCTURE, lambda: structure_layer.check(resource, path, walked)))
+        runs.append((Layer.STRUCTURE, lambda: structure_layer.check(resource, path, walked, schema_valid)))
     if Layer.BUNDLE in wanted:
         runs.append((Layer.BUNDLE, lambda: bundle_layer.check(walked(), known)))
     if Layer.INVARIANT in wanted:

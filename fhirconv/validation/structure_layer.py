@@ -34,15 +34,21 @@ def _model(resource_type: str) -> Any:
         return None
 
 
-def check(resource: dict[str, Any], path: str, walk: Callable[[], Walk] | None = None) -> list[Issue]:
-    """The R4B models' findings; ``walk`` gives the shared walk, for the fast path."""
+def check(
+    resource: dict[str, Any],
+    path: str,
+    walk: Callable[[], Walk] | None = None,
+    valid: Callable[[], bool] | None = None,
+) -> list[Issue]:
+    """The R4B models' findings; ``walk`` gives the shared walk and ``valid`` the compiled
+    schema's verdict, for the fast path."""
     rtype = resource.get("resourceType")
     if not isinstance(rtype, str) or rtype not in definitions.resource_types():
         return []  # the schema layer has said so already
     if (
         walk is not None
         and fastpaths.enabled()
-        and schema_compiled.valid(resource)
+        and (valid() if valid is not None else schema_compiled.valid(resource))
         and structure_fast.clean(walk())
     ):
         return []
