@@ -116,7 +116,9 @@ def _not_json(text: str) -> Recognised:
 
     try:
         document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, RecursionError):
+        # ValueError: a date like 2020-13-45 or a number of thousands of digits; RecursionError:
+        # nesting past Python's limit.  The reader of the kind expected says what is wrong.
         return Recognised(Kind.OTHER, "neither JSON nor YAML")
     found = recognise_document(document, "YAML")
     # FHIR is JSON here: YAML that names a resourceType is some other document.

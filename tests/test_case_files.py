@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from fhirconv.cases import builtin_names, load_case
+from fhirconv.cases import builtin_names, builtin_text, load_case
 from fhirconv.errors import CaseFileError, ExitCode, UnknownCaseError
 from fhirconv.model.load import parse_case_text
 
@@ -288,3 +288,55 @@ def test_multi_problem_case_file_through_the_cli(run_cli, tmp_path):
         f"  {bad}:7: patient.sex: expected one of: female, male, other, unknown (got 'F')\n"
         f"  {bad}:15: primaries[0].diagnosis_date: '2016-13' is not a calendar date\n"
     )
+
+
+# Hostile case files (or FHIR files given where a case is read): one line naming the file, exit 2.
+_DEEP_BLOCK = "id: x\nnote:\n" + "".join("  " * i + "- \n" for i in range(500)) + "  " * 500 + "- 1\n"
+HOSTILE_CASE_FILES = [
+    (
+        "flow.yaml",
+        "id: x\nnote: " + "[" * 100_000 + "]" * 100_000 + "\n",
+        "flow.yaml:1: not valid YAML: nested too deeply to read",
+    ),
+    ("block.yaml", _DEEP_BLOCK, "block.yaml: not valid YAML: nested more than 100 levels deep"),
+    (
+        "deep.json",
+        '{"id": "x", "note": ' + "[" * 900 + "]" * 900 + "}",
+        "deep.json: not valid JSON: nested more than 100 levels deep",
+    ),
+    (
+        "deeper.json",
+        '{"id": "x", "note": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        "deeper.json: not valid JSON: nested too deeply to read",
+    ),
+    (
+        "big.yaml",
+        "id: x\ntitle: t\nage: " + "9" * 5000 + "\n",
+        "big.yaml:3:6: not valid YAML: a number of 5000 digits (at most 4300)",
+    ),
+    (
+        "big.json",
+        '{"id": "x", "age": ' + "9" * 5000 + "}",
+        "big.json:1:20: not valid JSON: a number of 5000 digits (at most 4300)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"), HOSTILE_CASE_FILES, ids=[h[0] for h in HOSTILE_CASE_FILES]
+)
+@pytest.mark.parametrize("command", ["show", "export", "timeline"])
+def test_hostile_case_files_are_refused_in_one_line(run_cli, tmp_path, name, text, message, command):
+    path = tmp_path / name
+    path.write_text(text)
+    result = run_cli(command, path, *(["-o", tmp_path / "t.svg"] if command == "timeline" else []))
+    assert (result.code, result.err) == (2, f"Error: {tmp_path / message}\n")
+
+
+def test_an_impossible_unquoted_date_is_the_case_readers_to_word(run_cli, tmp_path):
+    """PyYAML's own loader would make 2020-13-45 a timestamp and fail on the month."""
+    path = tmp_path / "date.yaml"
+    path.write_text(builtin_text("case1") + "\nextra: 2020-13-45\n")
+    result = run_cli("show", path)
+    assert result.code == 2 and "Internal error" not in result.err
+    assert f"{path}:" in result.err.splitlines()[0]

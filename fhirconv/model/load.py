@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from fhirconv.depth import MAX_DEPTH, deeper_than
 from fhirconv.errors import CaseFileError
 from fhirconv.model.case import PATTERN_WORDS, STAGE_GROUP_PATTERN, TNM_PATTERNS, Case
 from fhirconv.model.yamlread import DuplicateKey, PlainCaseLoader, load_yaml
@@ -60,12 +61,38 @@ def parse_case_text(text: str, name: str, *, is_json: bool | None = None) -> Cas
         raise CaseFileError(f"{name}:{where}: not valid YAML: {problem}") from None
     except DuplicateKey:
         raise CaseFileError(_duplicate_message(text, name)) from None
+    except (ValueError, RecursionError) as err:
+        raise CaseFileError(_unreadable(text, name, err, "JSON" if is_json else "YAML")) from None
     if not isinstance(data, dict):
         raise CaseFileError(f"{name}:1: a case file holds one mapping (id, title, report, patient, ...)")
+    if deeper_than(data):
+        # What reads a case (the model's checks, the messages) recurses: refused before it does.
+        syntax = "JSON" if is_json else "YAML"
+        raise CaseFileError(f"{name}: not valid {syntax}: nested more than {MAX_DEPTH} levels deep")
     try:
         return Case.model_validate(data)
     except ValidationError as err:
         raise CaseFileError(_problems(err.errors(), text, name)) from None
+
+
+NESTED_TOO_DEEPLY = "nested too deeply to read"
+
+# Python refuses to convert integers longer than this (CVE-2020-10735); no case needs one.
+MAX_DIGITS = 4300
+_LONG_NUMBER = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
+
+
+def _unreadable(text: str, name: str, err: ValueError | RecursionError, syntax: str) -> str:
+    """What the parsers cannot read that is no syntax error: deep nesting, a huge number."""
+    if isinstance(err, RecursionError):
+        return f"{name}: not valid {syntax}: {NESTED_TOO_DEEPLY}"
+    found = _LONG_NUMBER.search(text)
+    if found is None:
+        return f"{name}: not valid {syntax}: {err}"
+    line = text.count("\n", 0, found.start()) + 1
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+    digits = len(found.group())
+    return f"{name}:{line}:{column}: not valid {syntax}: a number of {digits} digits (at most {MAX_DIGITS})"
 
 
 def _plain_error(text: str) -> yaml.YAMLError:
@@ -74,6 +101,8 @@ def _plain_error(text: str) -> yaml.YAMLError:
         yaml.load(text, Loader=PlainCaseLoader)
     except yaml.YAMLError as err:
         return err
+    except RecursionError:  # libyaml refuses deep nesting; the Python parser recurses into it
+        return yaml.YAMLError(NESTED_TOO_DEEPLY)
     return yaml.YAMLError("not valid YAML")
 
 

@@ -16,6 +16,7 @@ import math
 import re
 from typing import Any
 
+from fhirconv.depth import MAX_DEPTH, deeper_than
 from fhirconv.validation import fastpaths
 from fhirconv.validation.issues import Issue, Layer, error, warning
 
@@ -75,10 +76,6 @@ def _bom_warning() -> Issue:
     )
 
 
-# Nothing FHIR writes nests deeper than a few dozen levels (the official R4 examples: 23).  A
-# limit well below Python's recursion limit keeps every later step (the layers, the import's
-# copies and readers) clear of it, whatever the input.
-MAX_DEPTH = 100
 # Python refuses to convert integers longer than this (CVE-2020-10735); FHIR integers are 32-bit
 # and no decimal in medicine comes near it.
 MAX_DIGITS = 4300
@@ -151,7 +148,7 @@ def parse(text: str) -> tuple[Any, dict[int, list[str]]]:
         where = found.start() if found else 0
         what = f"a number of {digits} digits (fhirconv reads at most {MAX_DIGITS})"
         raise _too_large(text, where, what) from None
-    if _too_deep_value(value):
+    if deeper_than(value):
         raise _too_deep(text)
     return value, duplicates
 
@@ -166,20 +163,6 @@ class _TooLarge(Exception):
 def _too_large(text: str, position: int, what: str) -> JsonSyntaxError:
     line, column = _line_col(text, max(position, 0))
     return JsonSyntaxError(f"unreadable JSON at line {line}, column {column}: {what}", line, column)
-
-
-def _too_deep_value(value: Any) -> bool:
-    """Whether ``value`` nests deeper than :data:`MAX_DEPTH` (without recursing: it may be deep)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return True
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
-    return False
 
 
 # A JSON string (skipped whole, so brackets inside it do not count) or a bracket.
