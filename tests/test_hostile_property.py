@@ -88,6 +88,7 @@ class _Raw(str):
 
 
 def _damage(data: st.DataObject, document: Any) -> Any:
+    deepened = False
     for _ in range(data.draw(st.integers(1, 3), label="damages")):
         places = _places(document)
         if not places:
@@ -114,7 +115,10 @@ def _damage(data: st.DataObject, document: Any) -> Any:
             parent[key] = current + odd if isinstance(current, str) else odd
         elif how == "date":
             parent[key] = data.draw(st.sampled_from(DATES))
-        else:
+        elif not deepened:
+            # Once: deep damage inside deep damage only makes the test's own writer recurse past
+            # its limit (3,000 levels already are 30 times what is read).
+            deepened = True
             for _ in range(data.draw(st.sampled_from([60, 200, 1500]))):
                 current = {"extension": [current]}
             parent[key] = current
