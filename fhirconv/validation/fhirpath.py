@@ -201,8 +201,13 @@ def evaluate(
     expression: str, value: Any, base: str, resource: dict[str, Any], root: dict[str, Any]
 ) -> list[Any]:
     """Evaluate on one element ``value`` whose definition path or type is ``base``."""
-    from fhirpathpy.engine.nodes import ResourceNode
+    from fhirpathpy.engine.nodes import ResourceNode, TypeInfo
 
+    from fhirconv.validation import fhirpath_steps
+
+    if fhirpath_steps.TYPE_MODEL["set"] and not TypeInfo.model:
+        # A compiled ``is`` ran before fhirpathpy was loaded; fhirpathpy's own would have set it.
+        TypeInfo.model = _model()
     node = ResourceNode.create_node(value, base)  # type: ignore[no-untyped-call]
     result: list[Any] = compiled(expression)(node, {"resource": resource, "rootResource": root})
     return result

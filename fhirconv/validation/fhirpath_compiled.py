@@ -13,9 +13,9 @@ every invariant and element of the test corpus, intact and damaged.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -36,20 +36,43 @@ class _Const:
 
 
 def _literal(node: dict[str, Any]) -> _Const:
-    # The module, not the dict of the same name that fhirpathpy.engine exports.
-    evaluators = importlib.import_module("fhirpathpy.engine.evaluators")
     term = (node.get("children") or [None])[0]
     if not term:
         return _Const([node["text"]])
-    make = {
-        "StringLiteral": evaluators.string_literal,
-        "NumberLiteral": evaluators.number_literal,
-        "BooleanLiteral": evaluators.boolean_literal,
-        "NullLiteral": evaluators.null_literal,
-    }.get(term["type"])
-    if make is None:
-        raise NotCompiled  # dates, times and quantities have their own classes in fhirpathpy
-    return _Const(list(make(None, None, term)))
+    kind, text = term["type"], str(term["text"])
+    if kind == "StringLiteral":
+        return _Const([_string(text)])
+    if kind == "NumberLiteral":
+        # fhirpathpy: an integer when the Decimal is whole.
+        number = Decimal(text)
+        return _Const([int(number)] if number == int(number) else [number])
+    if kind == "BooleanLiteral":
+        return _Const([text == "true"])
+    if kind == "NullLiteral":
+        return _Const([])
+    raise NotCompiled  # dates, times and quantities have their own classes in fhirpathpy
+
+
+_QUOTE_ENDS = re.compile(r"^['\"]|['\"]$")
+_UNICODE = re.compile(r"\\(u\d{4})")
+_ESCAPES = [
+    ("\\'", "'"),
+    ("\\`", "`"),
+    ('\\"', '"'),
+    ("\\r", "\r"),
+    ("\\n", "\n"),
+    ("\\t", "\t"),
+    ("\\f", "\f"),
+]
+
+
+def _string(text: str) -> str:
+    """A string literal's value, unescaped in fhirpathpy's order (its string_literal)."""
+    value = _QUOTE_ENDS.sub("", text)
+    for escaped, plain in _ESCAPES:
+        value = value.replace(escaped, plain)
+    value = value.replace("\\\\", "\\")
+    return _UNICODE.sub(lambda m: chr(int(m.group(1)[1:], 16)), value)
 
 
 def _this(focus: steps.Items, this: steps.Items | None, env: steps.Env) -> steps.Items:
@@ -139,19 +162,21 @@ def _macro(name: str, criteria: steps.Fn) -> steps.Fn:
     return run
 
 
-def _of_type(wanted: Any) -> steps.Fn:
+def _of_type(wanted: steps.TypeName) -> steps.Fn:
     def run(focus: steps.Items, this: steps.Items | None, env: steps.Env) -> steps.Items:
-        return [item for item in focus if steps.type_info(item).is_(wanted)]
+        return [item for item in focus if steps.is_of(steps.type_info(item), wanted)]
 
     return run
 
 
 def _union(left: steps.Fn, right: steps.Fn) -> steps.Fn:
-    from fhirpathpy.engine.invocations.combining import union_op
-
+    """A union of literals, folded: fhirpathpy's distinct items, here of strings only."""
     if not (isinstance(left, _Const) and isinstance(right, _Const)):
         raise NotCompiled
-    return _Const(steps.arraify(union_op(None, list(left.value), list(right.value))))
+    items = [*left.value, *right.value]
+    if not all(isinstance(item, str) for item in items):
+        raise NotCompiled
+    return _Const(list(dict.fromkeys(items)))
 
 
 def _polarity(sign: str, operand: steps.Fn) -> steps.Fn:
@@ -211,16 +236,27 @@ def _compile(node: dict[str, Any]) -> steps.Fn:
 Verdict = Callable[[Any, str, Any, Any], bool]
 
 
+def _parse(expression: str) -> dict[str, Any]:
+    """fhirconv's parser where it suffices (no ANTLR to load), else fhirpathpy's."""
+    from fhirconv.validation import fhirpath_parser
+
+    try:
+        return fhirpath_parser.parse(expression)
+    except NotCompiled:
+        from fhirpathpy.parser import parse
+
+        tree: dict[str, Any] = parse(expression)
+        return tree
+
+
 @cache
 def compile_expression(expression: str) -> Verdict | None:
     """Whether an invariant holds on one element, as fhirpathpy says; None when not compiled.
 
     The verdict function raises :class:`Unsure` where only fhirpathpy can answer.
     """
-    from fhirpathpy.parser import parse
-
     try:
-        fn = _compile(parse(expression)["children"][0])
+        fn = _compile(_parse(expression)["children"][0])
     # The parser's own errors, and anything not covered: fhirpathpy's path says what it says.
     except Exception:
         return None

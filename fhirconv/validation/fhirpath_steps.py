@@ -13,9 +13,11 @@ not followed here, a step raises :class:`Unsure`.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 Items = list[Any]
@@ -35,10 +37,29 @@ class NotCompiled(Exception):
 
 @cache
 def r4_model() -> dict[str, Any]:
-    from fhirpathpy.models import models
+    """fhirpathpy's R4 model (choice types, type paths, parents), read from its files: importing
+    any part of fhirpathpy loads its ANTLR parser, which the compiled path does without."""
+    import importlib.util
 
-    model: dict[str, Any] = models["r4"]
-    return model
+    import orjson
+
+    spec = importlib.util.find_spec("fhirpathpy")  # finds the package without running it
+    assert spec is not None and spec.submodule_search_locations
+    folder = Path(next(iter(spec.submodule_search_locations))) / "models" / "r4"
+    return {path.stem: orjson.loads(path.read_bytes()) for path in sorted(folder.glob("*.json"))}
+
+
+# fhirpathpy's TypeInfo.model: unset until an ``is`` runs, and from then on set for every
+# later evaluation (the types of backbone elements and ofType() depend on it).  Kept here
+# while fhirpathpy is not loaded; :func:`fhirconv.validation.fhirpath.evaluate` hands it on.
+TYPE_MODEL = {"set": False}
+
+
+def type_model_set() -> bool:
+    if TYPE_MODEL["set"]:
+        return True
+    nodes = sys.modules.get("fhirpathpy.engine.nodes")
+    return nodes is not None and bool(nodes.TypeInfo.model)
 
 
 def data(item: Any) -> Any:
@@ -134,16 +155,48 @@ def _bool_operand(items: Items) -> Any:
     raise Unsure
 
 
-def logic(op: str, left: Fn, right: Fn) -> Fn:
-    from fhirpathpy.engine.invocations import logic
+def _and(a: Any, b: Any) -> Any:
+    # fhirpathpy's and_op, on True, False or [] (empty).
+    if isinstance(b, list):
+        return False if a is False else []
+    if isinstance(a, list):
+        return [] if b is True else False
+    return a and b
 
-    fn = {"and": logic.and_op, "or": logic.or_op, "xor": logic.xor_op, "implies": logic.implies_op}[op]
+
+def _or(a: Any, b: Any) -> Any:
+    if isinstance(b, list):
+        return True if a is True else []
+    if isinstance(a, list):
+        return True if b is True else []
+    return a or b
+
+
+def _xor(a: Any, b: Any) -> Any:
+    if isinstance(a, list) or isinstance(b, list):
+        return []
+    return (a and not b) or (not a and b)
+
+
+def _implies(a: Any, b: Any) -> Any:
+    if isinstance(b, list):
+        return True if a is False else []
+    if isinstance(a, list):
+        return True if b is True else []
+    return True if a is False else a and b
+
+
+_LOGIC = {"and": _and, "or": _or, "xor": _xor, "implies": _implies}
+
+
+def logic(op: str, left: Fn, right: Fn) -> Fn:
+    fn = _LOGIC[op]
 
     def run(focus: Items, this: Items | None, env: Env) -> Items:
         # Both sides, always: fhirpathpy evaluates both before combining them.
         a = _bool_operand(left(focus, focus, env))
         b = _bool_operand(right(focus, focus, env))
-        return arraify(fn(None, a, b))
+        return arraify(fn(a, b))
 
     return run
 
@@ -226,47 +279,85 @@ def membership(op: str, left: Fn, right: Fn) -> Fn:
     return run
 
 
-def type_info(item: Any) -> Any:
-    from fhirpathpy.engine.nodes import TypeInfo
+TypeName = tuple[str, str | None]  # (name, namespace) as fhirpathpy's TypeInfo holds them
 
+
+def _by_value(value: Any, namespace: str) -> TypeName:
+    # fhirpathpy's TypeInfo.create_by_value_in_namespace (no FHIRPath date or quantity
+    # objects ever reach the compiled path).
+    name = type(value).__name__
+    if isinstance(value, int) and not isinstance(value, bool):
+        name = "integer"
+    elif isinstance(value, float | Decimal):
+        name = "decimal"
+    elif isinstance(value, str):
+        name = "string"
+    elif isinstance(value, dict):
+        name = "object"
+    if name == "bool":
+        name = "boolean"
+    if namespace == "System":
+        name = "DateTime" if name == "dateTime" else name.capitalize()
+    return name, namespace
+
+
+def type_info(item: Any) -> TypeName:
+    """The type fhirpathpy's TypeInfo.from_value gives an item."""
     if type(item) is not tuple:
-        return TypeInfo.create_by_value_in_namespace(TypeInfo.System, item)
+        return _by_value(item, "System")
     data, path = item
     if path is None:
         raise Unsure  # fhirpathpy fails on a node without a type
     if path.startswith("System."):
-        return TypeInfo(namespace=TypeInfo.System, name=path[len("System.") :])
+        return path[len("System.") :], "System"
     if "." not in path:
-        return TypeInfo(namespace=TypeInfo.FHIR, name=path)
-    if not TypeInfo.model:
-        return TypeInfo.create_by_value_in_namespace(TypeInfo.FHIR, data)
-    return TypeInfo(namespace=TypeInfo.FHIR, name="BackboneElement")
+        return path, "FHIR"
+    if not type_model_set():
+        return _by_value(data, "FHIR")
+    return "BackboneElement", "FHIR"
 
 
-def type_specifier(node: dict[str, Any]) -> Any:
-    from fhirpathpy.engine.nodes import TypeInfo
+def is_of(found: TypeName, wanted: TypeName) -> bool:
+    """fhirpathpy's TypeInfo.is_: through the model's parents once the model is set."""
+    name, namespace = found
+    wanted_name, wanted_namespace = wanted
+    if namespace and wanted_namespace and namespace != wanted_namespace:
+        return False
+    if type_model_set() and (not namespace or namespace == "FHIR"):
+        model = r4_model()
+        current: str | None = name
+        while current:
+            if current == wanted_name:
+                return True
+            current = model["type2Parent"].get(current) or model["path2Type"].get(current)
+        return False
+    return name == wanted_name
 
+
+def type_specifier(node: dict[str, Any]) -> TypeName:
     names = str(node["text"]).replace("`", "").split(".")
     if len(names) == 1:
-        return TypeInfo(name=names[0], namespace=None)
+        return names[0], None
     if len(names) == 2:
-        return TypeInfo(name=names[1], namespace=names[0])
+        return names[1], names[0]
     raise NotCompiled
 
 
 def is_type(subject: Fn, type_node: dict[str, Any]) -> Fn:
-    from fhirpathpy.engine.nodes import TypeInfo
-
     wanted = type_specifier(type_node)
 
     def run(focus: Items, this: Items | None, env: Env) -> Items:
         items = subject(focus, focus, env)
-        TypeInfo.model = r4_model()  # fhirpathpy's is() sets the model, for every later call too
+        # fhirpathpy's is() sets the type model, for every later evaluation too.
+        TYPE_MODEL["set"] = True
+        nodes = sys.modules.get("fhirpathpy.engine.nodes")
+        if nodes is not None and not nodes.TypeInfo.model:
+            nodes.TypeInfo.model = r4_model()
         if not items:
             return []
         if len(items) > 1:
             raise Unsure
-        return [bool(type_info(items[0]).is_(wanted))]
+        return [is_of(type_info(items[0]), wanted)]
 
     return run
 

@@ -277,3 +277,52 @@ def test_same_verdicts_on_every_definition_constraint():
             assert got is None or got == want, (expression, base, value, want, got)
             checked += got is not None
     assert checked > 1000
+
+
+def _shape(node):
+    """A parse tree as the compiler reads it: types, operators, leaf and term texts, children."""
+    kind = node.get("type")
+    keep_text = kind in (
+        "Identifier",
+        "StringLiteral",
+        "NumberLiteral",
+        "BooleanLiteral",
+        "TypeSpecifier",
+        "TermExpression",
+        "InvocationExpression",
+    )
+    terminals = node.get("terminalNodeText") or []
+    return (
+        kind,
+        node.get("text") if keep_text else None,
+        terminals[0] if kind and kind.endswith("Expression") and terminals else None,
+        [_shape(c) for c in node.get("children") or []],
+    )
+
+
+def test_the_parser_builds_fhirpathpys_tree():
+    from fhirpathpy.parser import parse as antlr_parse
+
+    from fhirconv.validation import fhirpath_parser
+    from fhirconv.validation.fhirpath_steps import NotCompiled
+
+    expressions = sorted({e for e, _ in _definition_constraints()})
+    expressions += [
+        "-1.5 > a.b",
+        "a - -b * c",
+        "a is System.String | {} | `div`.x(true, 'a\\'b')",
+        "a.where(b)[0].c",
+        "%resource.x contains 'y' implies z.is(FHIR.Quantity)",
+        "a and b or c xor d implies e",
+        "a = b != c ~ d",
+        "x.in.contains(y)",
+    ]
+    parsed = 0
+    for expression in expressions:
+        try:
+            mine = fhirpath_parser.parse(expression)
+        except NotCompiled:
+            continue
+        assert _shape(mine) == _shape(antlr_parse(expression)), expression
+        parsed += 1
+    assert parsed > len(expressions) * 9 // 10
