@@ -24,6 +24,7 @@ from typing import Any
 
 from fhirconv.bulk.manifest import BulkFile
 from fhirconv.errors import FhirconvError, InputError
+from fhirconv.kinds import Kind, wrong_kind
 from fhirconv.parallel import batches
 from fhirconv.server.references import references
 
@@ -125,25 +126,47 @@ def build_index(files: list[BulkFile]) -> Index:
 
 
 def _broken_lines(name: str, path: Path, broken: list[tuple[int, str]]) -> list[str]:
-    """One line per line that is not JSON, the first few of a file; a file that is one JSON
-    document (a Bundle given where NDJSON is read) said so in one line."""
+    """One line per line that is not JSON, the first few of a file; a file that is something
+    else (a Bundle, a case file, an archive) said so in one line."""
     if not broken:
         return []
     if broken[0][0] == 0:
         return [f"{name}: {broken[0][1]}"]
     if broken[0][0] == 1:
-        from fhirconv.kinds import Kind, recognise_file
-
-        found = recognise_file(path) if path.stat().st_size <= WHOLE_DOCUMENT_BYTES else None
-        if found is not None and found.kind in (Kind.BUNDLE, Kind.RESOURCE):
-            return [
-                f"{name}: {found.description}, not NDJSON (one resource a line); without --out-dir, "
-                f"`fhirconv import {'-' if name == 'stdin' else name} -o CASE.yaml` reads it"
-            ]
+        refused = _what_it_is(name, path)
+        if refused is not None:
+            return [refused]
     shown = [f"{name}:{number}: {message}" for number, message in broken[:BROKEN_SHOWN]]
     if len(broken) > BROKEN_SHOWN:
         shown.append(f"{name}: {len(broken) - BROKEN_SHOWN} more lines are not JSON resources")
     return shown
+
+
+_WHOLE = "without --out-dir, `fhirconv import {name} -o CASE.yaml` reads it"
+_INSTEAD = {
+    Kind.BUNDLE: _WHOLE,
+    Kind.RESOURCE: _WHOLE,
+    Kind.CASE_FILE: "did you mean `fhirconv export {name}`?",
+}
+
+
+def _what_it_is(name: str, path: Path) -> str | None:
+    """``NAME is a FHIR Bundle (...), not NDJSON ...`` for a file that is another kind of input."""
+    from fhirconv.kinds import recognise, recognise_file
+
+    try:
+        with open(path, "rb") as handle:
+            found = recognise(handle.read(64))  # an archive or an image by its first bytes
+        if found.kind is not Kind.FOREIGN:
+            if path.stat().st_size > WHOLE_DOCUMENT_BYTES:
+                return None
+            found = recognise_file(path) or found
+    except OSError:
+        return None
+    if found.kind in (Kind.NDJSON, Kind.EMPTY):
+        return None
+    refused = wrong_kind(name, found, "NDJSON (one FHIR resource a line)", _INSTEAD)
+    return None if refused is None else refused.message
 
 
 # Above this a file whose first line is not JSON is not read whole to see whether it is one document.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 
-from fhirconv.cases import load_case
+from fhirconv.cases import builtin_text, load_case
 from fhirconv.importing.compare import compare_cases
 from fhirconv.importing.reader import import_entries, read_files
 from fhirconv.model.load import load_case_file
@@ -138,11 +138,27 @@ def test_a_bundle_where_ndjson_is_read_is_one_line_and_nothing_written(run_cli, 
     result = run_cli("import", bundle, "--out-dir", out)
     assert result.code == 2
     assert result.err == (
-        f"Error: {bundle}: a FHIR Bundle (transaction, 76 entries), not NDJSON (one resource a line); "
+        f"Error: {bundle} is a FHIR Bundle (transaction, 76 entries), not NDJSON (one FHIR resource a line); "
         f"without --out-dir, `fhirconv import {bundle} -o CASE.yaml` reads it\n"
         f"Error: 1 input problem(s) (listed above); nothing to import, {out} not written\n"
     )
     assert not out.exists()
+
+
+def test_other_kinds_of_file_in_an_export_are_named_for_what_they_are(run_cli, tmp_path):
+    bulk = tmp_path / "bulk"
+    assert run_cli("export", "case1", "--out-dir", bulk, "--layout", "bulk").code == 0
+    (bulk / "manifest.json").unlink()  # every *.ndjson of the folder is read
+    (bulk / "Aaa.ndjson").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8)
+    (bulk / "Case.ndjson").write_text(builtin_text("case2"))
+    result = run_cli("import", bulk, "--out-dir", tmp_path / "cases")
+    assert result.code == 2
+    assert result.err.splitlines()[:2] == [
+        f"Error: {bulk / 'Aaa.ndjson'} is a PNG image, not NDJSON (one FHIR resource a line)",
+        f"Error: {bulk / 'Case.ndjson'} is a case file (YAML), not NDJSON (one FHIR resource a line); "
+        f"did you mean `fhirconv export {bulk / 'Case.ndjson'}`?",
+    ]
+    assert [p.name for p in (tmp_path / "cases").iterdir()] == ["case1.yaml"]
 
 
 def test_many_broken_lines_of_a_file_are_counted_not_listed(run_cli, tmp_path):
