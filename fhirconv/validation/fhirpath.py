@@ -122,6 +122,11 @@ def _html_verdict(div: str) -> tuple[str, bool]:
         )
     try:
         root = ElementTree.fromstring(_HTML_ENTITY.sub(_entity, div))
+    except UnicodeEncodeError:
+        # A lone surrogate (JSON's \ud800): no XML character, and the parser cannot even take it.
+        return "the div holds a lone UTF-16 surrogate, which is no XML character", bool(
+            _TAGS.sub("", div).strip()
+        )
     except ElementTree.ParseError as err:
         # Whether there is content is still plain to see: text outside the tags.
         return f"the div is not well-formed XML ({err})", bool(_TAGS.sub("", div).strip())

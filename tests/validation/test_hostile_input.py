@@ -1,7 +1,9 @@
 """Hostile input: whatever the bytes, validation returns issues and never crashes a layer."""
 
+import contextlib
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -98,3 +100,23 @@ def test_a_div_that_is_not_a_string_is_an_error_not_an_internal_failure():
     assert no_internal_failures(issues) == []
     assert {"structure-type", "txt-1"} <= {i.rule for i in issues}
     assert "expected a string, found an object" in {i.message for i in issues}
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["fast paths", "reference paths"])
+def test_a_lone_surrogate_in_the_narrative_is_txt_1_not_an_internal_failure(reference):
+    # Found by a 3,000-example run of tests/test_hostile_property.py: the XML parser could not take it.
+    from fhirconv.validation import fastpaths
+
+    div = '<div xmlns="http://www.w3.org/1999/xhtml">a \ud800 b</div>'
+    patient = {"resourceType": "Patient", "text": {"status": "generated", "div": div}}
+    data = json.dumps(patient).encode()  # the surrogate written as the escape \ud800
+    with fastpaths.reference_only() if reference else contextlib.nullcontext():
+        issues = validate_bytes(data, source="div.json")
+    assert no_internal_failures(issues) == []
+    assert {(i.rule, i.message) for i in issues if i.rule == "txt-1"} == {
+        (
+            "txt-1",
+            "txt-1: the narrative is not FHIR's XHTML: the div holds a lone UTF-16 surrogate, which is no "
+            "XML character",
+        )
+    }
