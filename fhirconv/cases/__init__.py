@@ -47,6 +47,8 @@ def case_source(name_or_path: str) -> tuple[str, str]:
     the text to its workers, which need not see the file."""
     from fhirconv.model.load import read_case_file
 
+    if name_or_path == "-":
+        return "stdin", _stdin_text()
     path = Path(name_or_path)
     if path.suffix.lower() in (".yaml", ".yml", ".json") or path.exists():
         return str(path), read_case_file(path)
@@ -62,8 +64,10 @@ def parse_case_source(label: str, text: str) -> Case:
     for what it is, as :func:`load_case` names it."""
     from fhirconv.model.load import parse_case_text
 
+    # Standard input has no suffix to tell: JSON is read as JSON (its own messages and rules).
+    is_json = text.lstrip().startswith("{") if label == "stdin" else None
     try:
-        return parse_case_text(text, label)
+        return parse_case_text(text, label, is_json=is_json)
     except CaseFileError as err:
         if label.startswith("<built-in "):
             raise
@@ -88,17 +92,15 @@ def _bytes_or_none(path: Path) -> bytes | None:
 
 
 def _from_stdin() -> Case:
-    import sys
+    return parse_case_source("stdin", _stdin_text())
 
-    from fhirconv.model.load import parse_case_text
+
+def _stdin_text() -> str:
+    import sys
 
     data = sys.stdin.buffer.read()
     try:
-        text = data.decode("utf-8-sig")
-        # JSON is read as JSON (its own messages and rules); anything else as YAML.
-        return parse_case_text(text, "stdin", is_json=text.lstrip().startswith("{"))
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         not_text = CaseFileError(f"stdin: not UTF-8 text (byte {err.start})")
         raise _what_it_is(data, "stdin") or not_text from None
-    except CaseFileError as err:
-        raise _what_it_is(data, "stdin") or err from None

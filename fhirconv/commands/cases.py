@@ -113,6 +113,8 @@ def export_command(
       fhirconv export cases/ --out-dir bundles/
       fhirconv export case1 case2 cases/ --out-dir bulk/ --layout bulk
     """
+    if cases.count("-") > 1:
+        raise click.UsageError("standard input (-) can be given only once")
     if out_dir is None:
         if len(cases) > 1 or Path(cases[0]).is_dir():
             raise click.UsageError("several cases, or a folder of them, need --out-dir")

@@ -183,3 +183,35 @@ def test_ndjson_of_one_case_refers_by_type_and_id(run_cli):
     resources = [json.loads(line) for line in result.out.splitlines()]
     assert len(resources) == 76
     assert resources[1]["subject"] == {"reference": "Patient/case1-patient"}
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["yaml", "json"])
+def test_a_case_on_standard_input_joins_the_others(run_cli, tmp_path, monkeypatch, as_json):
+    import io
+    import sys
+
+    import yaml
+
+    text = builtin_text("case2")
+    if as_json:
+        text = json.dumps(yaml.safe_load(text), default=str)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    out = tmp_path / "out"
+    result = run_cli("export", "case1", "-", "--out-dir", out)
+    assert result.code == 0, result.err
+    assert sorted(p.name for p in out.iterdir()) == ["case1.json", "case2.json"]
+    assert (out / "case2.json").read_text() == run_cli("export", "case2").out
+
+
+def test_a_broken_case_on_standard_input_is_named_stdin(run_cli, tmp_path, monkeypatch):
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"id: x\npatient: [unclosed\n")))
+    out = tmp_path / "out"
+    result = run_cli("export", "case1", "-", "--out-dir", out)
+    assert result.code == 1
+    assert result.err.splitlines()[0].startswith("Error: stdin:3:1: not valid YAML: ")
+    assert sorted(p.name for p in out.iterdir()) == ["case1.json"]
+    twice = run_cli("export", "-", "-", "--out-dir", tmp_path / "twice")
+    assert twice.code == 2 and twice.err.endswith("Error: standard input (-) can be given only once\n")
