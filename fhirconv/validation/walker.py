@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhirconv.validation import definitions
-from fhirconv.validation.elements import Child, Context, child, element_context, resource_context
+from fhirconv.validation.elements import Context, child, element_context, resource_context
 
 
 @dataclass(slots=True)
@@ -51,8 +51,10 @@ def walk(resource: dict[str, Any], path: str) -> Walk:
     return result
 
 
-# Per context: JSON key -> (the element it names, whether it is a primitive's ``_key`` twin).
-Table = dict[str, tuple[Child, bool]]
+# Per context: JSON key -> (whether it is a primitive's ``_key`` twin, whether it holds a
+# resource, and the type, definition and context of its values).
+Entry = tuple[bool, bool, str, dict[str, Any], Context | None]
+Table = dict[str, Entry]
 _TABLES: dict[Context, Table] = {}
 
 
@@ -69,9 +71,9 @@ def table(ctx: Context) -> Table:
             named = child(ctx, key)
             if named is None:
                 continue
-            found[key] = (named, False)
+            found[key] = (False, named.type == "Resource", named.type, named.element, named.context)
             if element_ctx is not None:
-                found["_" + key] = (Child(element_ctx, named.element, "Element"), True)
+                found["_" + key] = (True, False, "Element", named.element, element_ctx)
         _TABLES[ctx] = found
     return found
 
@@ -94,30 +96,27 @@ def _resource(
 
 
 def _children(obj: dict[str, Any], ctx: Context, path: str, scope: ResourceScope, result: Walk) -> None:
-    known = table(ctx)
+    known = _TABLES.get(ctx) or table(ctx)
+    nodes = scope.nodes
     for key, value in obj.items():
-        hit = known.get(key)
-        if hit is None:
+        entry = known.get(key)
+        if entry is None:
             continue
-        found, twin = hit
+        twin, resource, type_code, element, context = entry
         here = f"{path}.{key}"
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                # A twin (_given) holds objects only; anything else is the schema's to report.
-                if item is not None and (not twin or isinstance(item, dict)):
-                    _emit(item, found, key, f"{here}[{index}]", scope, result)
-        elif value is not None and (not twin or isinstance(value, dict)):
-            _emit(value, found, key, here, scope, result)
-
-
-def _emit(value: Any, found: Child, key: str, path: str, scope: ResourceScope, result: Walk) -> None:
-    if found.type == "Resource":
-        if isinstance(value, dict):
-            _nested(value, path, key, scope, result)
-        return
-    scope.nodes.append(Node(path, value, found.type, found.element, found.context))
-    if found.context is not None and isinstance(value, dict):
-        _children(value, found.context, path, scope, result)
+        # One loop for a single value and for each item of an array (index -1: no [n]).
+        for index, item in enumerate(value) if isinstance(value, list) else ((-1, value),):
+            # A twin (_given) holds objects only; anything else is the schema's to report.
+            if item is None or (twin and not isinstance(item, dict)):
+                continue
+            where = here if index < 0 else f"{here}[{index}]"
+            if resource:
+                if isinstance(item, dict):
+                    _nested(item, where, key, scope, result)
+                continue
+            nodes.append(Node(where, item, type_code, element, context))
+            if context is not None and isinstance(item, dict):
+                _children(item, context, where, scope, result)
 
 
 def _nested(value: dict[str, Any], path: str, key: str, scope: ResourceScope, result: Walk) -> None:
