@@ -189,3 +189,20 @@ def test_an_hour_24_does_not_silence_the_invariants(run_cli, tmp_path):
     assert "is not a valid dateTime (schema-format-dateTime)" in out
     assert "(obs-6)" in out
     assert "invariant-internal" not in out
+
+
+def test_lenient_import_leaves_out_an_entry_whose_resource_type_is_not_a_string(run_cli, tmp_path):
+    bundle = _case2()
+    index = _marker_entry(bundle)
+    bundle["entry"][index]["resource"]["resourceType"] = ["Observation"]
+    path = tmp_path / "typed.json"
+    path.write_text(json.dumps(bundle))
+    refused = run_cli("import", path)
+    assert refused.code == 2
+    assert (
+        f"  Bundle.entry[{index}].resource: a resource needs a resourceType string naming its type; found an "
+        "array (schema-resource-type)"
+    ) in refused.err.splitlines()
+    result = run_cli("import", path, "--lenient", "-o", tmp_path / "c.yaml")
+    assert result.code == 0, result.err
+    assert f"Bundle.entry[{index}]: invalid: an entry that breaks FHIR's rules is not imported" in result.err

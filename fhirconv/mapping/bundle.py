@@ -150,6 +150,10 @@ def case_from_resources(
     work = []
     originals: dict[int, JSON] = {}  # the copy's id() -> the resource as it came
     for loc, resource, url in entries:
+        if not isinstance(resource.get("resourceType"), str):
+            # Only unvalidated input gets here (validation refuses it): nothing says what it is.
+            reader.report(loc, "unsupported", "not a resource: it has no resourceType string")
+            continue
         if resource.get("resourceType") == "Condition" and not resource.get("code"):
             # Nothing in the case model is a condition without saying which.
             reader.report(f"{loc}.code", "missing code", "a Condition with no code is not imported")

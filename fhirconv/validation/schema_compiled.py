@@ -172,6 +172,44 @@ def _holders() -> dict[str, tuple[tuple[str, str | None], ...]]:
     return out
 
 
+@cache
+def _is_array(name: str, key: str) -> bool:
+    prop = ((_raw().get(name) or {}).get("properties") or {}).get(key) or {}
+    return "items" in prop
+
+
+def untyped_resources(resource: dict[str, Any], path: str) -> list[tuple[str, Any]]:
+    """(location, value) of every place the schema puts a nested resource whose value is not
+    an object with a ``resourceType`` string: the python schema run checks nested resources
+    by their type, so without one nothing would be said of them."""
+    holders = _holders()
+    known = definitions.resource_types()
+    found: list[tuple[str, Any]] = []
+    stack: list[tuple[Any, str | None, str]] = [(resource, resource.get("resourceType"), path)]
+    while stack:
+        node, name, here = stack.pop()
+        if not isinstance(node, dict) or not isinstance(name, str):
+            continue
+        for key, target in holders.get(name, ()):
+            value = node.get(key)
+            if value is None:
+                continue
+            many = _is_array(name, key)
+            if many and not isinstance(value, list):
+                continue  # the schema's type error says it
+            items = enumerate(value) if many else [(None, value)]
+            for index, item in items:
+                where = f"{here}.{key}" + (f"[{index}]" if index is not None else "")
+                if target is not None:
+                    stack.append((item, target, where))
+                elif isinstance(item, dict) and isinstance(item.get("resourceType"), str):
+                    if item["resourceType"] in known:
+                        stack.append((item, item["resourceType"], where))
+                elif not isinstance(item, dict) or item:  # {}: the JSON layer's empty-object error says it
+                    found.append((where, item))
+    return sorted(found, key=lambda pair: pair[0])
+
+
 def resource_types(resource: dict[str, Any]) -> frozenset[str] | None:
     """The resource types of a document (its own and every nested one), found where the
     schema allows nested resources; None when a nested resource has no type to go by."""

@@ -136,6 +136,15 @@ def check(resource: dict[str, Any], path: str, valid: Callable[[], bool] | None 
         return []
     issues: list[Issue] = []
     defs, _ = _prepared()
+    for where, value in schema_compiled.untyped_resources(resource, path):
+        needs = "a resource needs a resourceType string naming its type"
+        if not isinstance(value, dict):
+            what = f"expected a resource (an object), found {_kind(value)}"
+        elif "resourceType" not in value:
+            what = f"{needs}; it has none"
+        else:
+            what = f"{needs}; found {_kind(value['resourceType'])}"
+        issues.append(error(Layer.SCHEMA, where, what, "schema-resource-type"))
     for where, res in iter_resources(resource, path):
         rtype = res.get("resourceType")
         if not isinstance(rtype, str) or rtype not in defs or rtype not in definitions.resource_types():

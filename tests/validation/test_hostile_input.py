@@ -120,3 +120,37 @@ def test_a_lone_surrogate_in_the_narrative_is_txt_1_not_an_internal_failure(refe
             "XML character",
         )
     }
+
+
+NESTED = [
+    (
+        {"resourceType": ["Organization"], "id": "x"},
+        "a resource needs a resourceType string naming its type; found an array",
+    ),
+    ({"resourceType": 5}, "a resource needs a resourceType string naming its type; found a number"),
+    ({"id": "x"}, "a resource needs a resourceType string naming its type; it has none"),
+    ([{"resourceType": "Patient"}], "expected a resource (an object), found an array"),
+    ("Patient", "expected a resource (an object), found a string"),
+]
+
+
+@pytest.mark.parametrize(("value", "message"), NESTED)
+@pytest.mark.parametrize("reference", [False, True], ids=["fast paths", "reference paths"])
+def test_a_nested_resource_without_a_type_is_a_schema_error(value, message, reference):
+    # Found by a 3,000-example fuzz run: an entry whose resourceType became an array passed every
+    # layer, and the import then failed on it.
+    from fhirconv.validation import fastpaths
+
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": value}]}
+    with fastpaths.reference_only() if reference else contextlib.nullcontext():
+        issues = validate_bytes(json.dumps(bundle).encode(), source="b.json")
+    assert no_internal_failures(issues) == []
+    assert ("schema-resource-type", "Bundle.entry[0].resource", message) in {
+        (i.rule, i.location, i.message) for i in issues
+    }
+    contained = {"resourceType": "Patient", "contained": [value]}
+    if isinstance(value, dict):
+        issues = validate_bytes(json.dumps(contained).encode(), source="p.json")
+        assert ("schema-resource-type", "Patient.contained[0]", message) in {
+            (i.rule, i.location, i.message) for i in issues
+        }
