@@ -332,10 +332,7 @@ def _fast_load(data: bytes) -> tuple[Any, list[Issue]] | None:
     rtype = value.get("resourceType") if isinstance(value, dict) else None
     if not isinstance(rtype, str) or not rtype:
         return None  # the reference run words what is wrong with the root
-    try:
-        keys, depth, clean = _survey(value, 1)
-    except RecursionError:
-        return None
+    keys, depth, clean = _survey(value, 1)
     # Every key ends in '":' (no space before the colon is what every writer does; a
     # document written otherwise, or with '":' inside strings, counts differently and
     # goes to the reference parser). Equal counts mean no key was given twice.
@@ -347,34 +344,46 @@ def _fast_load(data: bytes) -> tuple[Any, list[Issue]] | None:
     return value, issues
 
 
-def _survey(node: dict[str, Any], depth: int) -> tuple[int, int, bool | None]:
+def _survey(root: dict[str, Any], depth: int) -> tuple[int, int, bool | None]:
     """(keys, deepest level, clean) of an object: clean is False when the FHIR JSON rules
     may have something to say (an empty object or array, a null), None when the reference
-    parser must decide (a number orjson may have read differently, an array in an array)."""
-    keys = len(node)
+    parser must decide (a number orjson may have read differently, an array in an array).
+
+    A loop over a stack, not recursion: a call per object cost as much as the survey."""
+    keys = 0
     deepest = depth
-    clean: bool | None = bool(node)
-    for value in node.values():
-        if type(value) is list:
-            deepest = max(deepest, depth + 1)
-            clean = clean and bool(value)
-            items, level = value, depth + 2
-        else:
-            items, level = (value,), depth + 1
-        for item in items:
-            kind = type(item)
+    clean: bool | None = True
+    stack = [(root, depth)]
+    while stack:
+        node, level = stack.pop()
+        keys += len(node)
+        if level > deepest:
+            deepest = level
+        if not node:
+            clean = False
+        for value in node.values():
+            kind = type(value)
             if kind is dict:
-                k, d, c = _survey(item, level)
-                if c is None:
-                    return 0, 0, None
-                keys += k
-                deepest = max(deepest, d)
-                clean = clean and c
-            elif kind is float:
-                if abs(item) >= _INT_RANGE:
-                    return 0, 0, None
+                stack.append((value, level + 1))
             elif kind is list:
-                return 0, 0, None  # an array in an array: never FHIR; the reference judges it
-            elif item is None:
+                if level + 1 > deepest:
+                    deepest = level + 1
+                if not value:
+                    clean = False
+                for item in value:
+                    item_kind = type(item)
+                    if item_kind is dict:
+                        stack.append((item, level + 2))
+                    elif item_kind is float:
+                        if abs(item) >= _INT_RANGE:
+                            return 0, 0, None
+                    elif item_kind is list:
+                        return 0, 0, None  # an array in an array: never FHIR; the reference judges it
+                    elif item is None:
+                        clean = False
+            elif kind is float:
+                if abs(value) >= _INT_RANGE:
+                    return 0, 0, None
+            elif value is None:
                 clean = False
     return keys, deepest, clean
