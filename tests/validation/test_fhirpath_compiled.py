@@ -326,3 +326,51 @@ def test_the_parser_builds_fhirpathpys_tree():
         assert _shape(mine) == _shape(antlr_parse(expression)), expression
         parsed += 1
     assert parsed > len(expressions) * 9 // 10
+
+
+def _package_constraints(tgz):
+    """(expression, base) of every constraint in the StructureDefinitions of a FHIR package."""
+    import tarfile
+
+    found = set()
+    with tarfile.open(tgz) as archive:
+        for member in archive.getmembers():
+            if not member.name.endswith(".json"):
+                continue
+            handle = archive.extractfile(member)
+            try:
+                resource = json.loads(handle.read()) if handle else None
+            except ValueError:
+                continue
+            if not isinstance(resource, dict) or resource.get("resourceType") != "StructureDefinition":
+                continue
+            for part in ("snapshot", "differential"):
+                for element in (resource.get(part) or {}).get("element", []):
+                    types = [t.get("code") for t in element.get("type", [])]
+                    base = types[0] if len(types) == 1 else resource.get("type")
+                    for c in element.get("constraint", []):
+                        if isinstance(c.get("expression"), str) and isinstance(base, str):
+                            found.add((c["expression"], base))
+    return sorted(found)
+
+
+def test_same_verdicts_on_the_constraints_of_loaded_packages():
+    from tests.conftest import FHIR_PACKAGES
+
+    rng = random.Random(11)
+    pairs = []
+    for name in ("hl7.fhir.uv.ips-2.0.0.tgz", "hl7.fhir.uv.extensions.r4-5.3.0-ballot-tc1.tgz"):
+        pairs += _package_constraints(FHIR_PACKAGES / name)
+    assert len({e for e, _ in pairs}) > 40
+    checked = 0
+    for expression, base in pairs:
+        if compile_expression(expression) is None:
+            continue
+        for _ in range(6):
+            value = _random_value(rng, expression)
+            resource = {"resourceType": "Patient", "contained": [{"resourceType": "Patient", "id": "p"}]}
+            want = reference(expression, value, base, resource, resource)
+            got = compiled(expression, value, base, resource, resource)
+            assert got is None or got == want, (expression, base, value, want, got)
+            checked += got is not None
+    assert checked > 300
