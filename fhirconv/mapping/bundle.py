@@ -7,9 +7,8 @@ import json
 import re
 from typing import Literal
 
-from pydantic import ValidationError
-
 from fhirconv.errors import MappingError
+from fhirconv.mapping.attach import attach
 from fhirconv.mapping.common import JSON, case_urn, digest, full_url, report_url, resource_id
 from fhirconv.mapping.conditions import (
     condition_kind,
@@ -18,6 +17,7 @@ from fhirconv.mapping.conditions import (
     to_condition_resources,
 )
 from fhirconv.mapping.disagreements import from_disagreement, to_disagreement
+from fhirconv.mapping.held import make_case
 from fhirconv.mapping.medications import (
     EnteredInError,
     NoAgent,
@@ -61,7 +61,6 @@ from fhirconv.mapping.procedures import from_procedure, to_procedure_resources
 from fhirconv.mapping.reading import Reader, Unmapped, drop_bookkeeping, has_code, text_of
 from fhirconv.mapping.staging import (
     GROUP_KEYS,
-    PATHOLOGICAL_PREFIXES,
     TNM_AXES,
     from_staging_group,
     from_tnm_category,
@@ -286,7 +285,6 @@ def _procedure_kind(resource: JSON) -> str:
     return "procedure"
 
 
-_OWNERS = {"size": "condition or tumour", "recurrence": "primary cancer", "finding": "imaging study"}
 
 
 def _code_words(concept: object) -> str:
@@ -298,10 +296,6 @@ def _code_words(concept: object) -> str:
             display = f" {coding['display']}" if coding.get("display") else ""
             return f" ({coding.get('system')}|{coding['code']}{display})"
     return f" ({concept['text']})" if concept.get("text") else ""
-
-
-def _staging_kind(staging: JSON) -> str:
-    return "p" if staging.get("prefix") in PATHOLOGICAL_PREFIXES else "c"
 
 
 def _assemble(
@@ -456,156 +450,8 @@ def _assemble(
         resource.pop("id", None)
         reader.leftover(resource, loc, originals.get(id(resource)))
     pending = [(kind, tumors.get(owner or "", owner), fragment, at) for kind, owner, fragment, at in pending]
-    _attach(reader, lists, primaries, conditions, stagings, members, groups, studies, regimens, pending)
+    attach(reader, lists, primaries, conditions, stagings, members, groups, studies, regimens, pending)
     for key, items in lists.items():
         if items:
             data[key] = items
-    _drop_incomplete(reader, data)
-    try:
-        return Case.model_validate(data)
-    except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()[:5]
-        )
-        raise MappingError(f"the bundle does not make a valid case: {problems}") from None
-
-
-# Fields the model requires, per list: a fact without one cannot be held and is reported.
-REQUIRED = {
-    "primaries": ("condition",),
-    "metastases": ("site",),
-    "procedures": ("code",),
-    "imaging": ("modality",),
-}
-# Fields that name other facts: a name left dangling (its fact not imported) is reported.
-REFERENCES = {
-    "metastases": ("primary", "conditions-primaries"),
-    "specimens": ("procedure", "procedures"),
-    "procedures": ("primary", "conditions"),
-    "therapies": ("primary", "conditions"),
-}
-
-
-def _drop_incomplete(reader: Reader, data: JSON) -> None:
-    for key, fields in REQUIRED.items():
-        kept = []
-        for item in data.get(key, []):
-            missing = [f for f in fields if not item.get(f)]
-            if missing:
-                what = f"no {', '.join(missing)}: the case model requires it"
-                reader.report(f"{key} {item.get('id')}", "missing", what)
-            else:
-                kept.append(item)
-        data[key] = kept
-    ids = {
-        "primaries": {p["id"] for p in data.get("primaries", [])},
-        "procedures": {p["id"] for p in data.get("procedures", [])},
-        "specimens": {s["id"] for s in data.get("specimens", [])},
-    }
-    ids["conditions"] = ids["primaries"] | {m["id"] for m in data.get("metastases", [])}
-    ids["conditions-primaries"] = ids["primaries"]
-
-    def keep(owner: JSON, field: str, allowed: set[str], where: str) -> None:
-        value = owner.get(field)
-        if value is not None and value not in allowed:
-            reader.report(f"{where} {owner.get('id')}.{field}", "dangling", f"{value!r} was not imported")
-            del owner[field]
-
-    for key, (field, kind) in REFERENCES.items():
-        for item in data.get(key, []):
-            keep(item, field, ids[kind], key)
-    for marker in data.get("tumor_markers", []):
-        keep(marker, "specimen", ids["specimens"], "tumor_markers")
-        keep(marker, "condition", ids["conditions"], "tumor_markers")
-    for status in data.get("disease_status", []):
-        for focus in status.get("focus", []):
-            if focus not in ids["conditions"]:
-                where = f"disease_status {status.get('id')}.focus"
-                reader.report(where, "dangling", f"{focus!r} was not imported")
-        status["focus"] = [f for f in status.get("focus", []) if f in ids["conditions"]]
-    for key in [k for k, v in data.items() if v == []]:
-        del data[key]
-
-
-def _attach(
-    reader: Reader,
-    lists: dict[str, list[JSON]],
-    primaries: dict[str, JSON],
-    conditions: dict[str, JSON],
-    stagings: dict[str, tuple[str | None, JSON]],
-    members: dict[str, JSON],
-    groups: dict[str, str],
-    studies: dict[str, JSON],
-    regimens: dict[str, JSON],
-    pending: list[tuple[str, str | None, JSON, str]],
-) -> None:
-    for primary in primaries.values():
-        primary["staging"], primary["recurrences"], primary["sizes"] = [], [], []
-    for metastasis in lists["metastases"]:
-        metastasis["sizes"] = []
-    for staging_id, (owner, staging) in stagings.items():
-        staged = primaries.get(owner or "")
-        if staged is None:
-            reader.report(reader.where[staging_id], "not mapped", "a stage group of no primary cancer")
-            continue
-        summary = staged.get("_stages", {}).get(staging_id)
-        value = staging.pop("_group", None)
-        if summary and value and summary != value:
-            reader.report(
-                f"{reader.where[str(owner)]}.stage",
-                "conflicting facts",
-                f"stage summary {summary} but its assessment Observation/{staging_id} says {value}: "
-                f"kept {value}",
-            )
-        if value or summary:
-            staging["stage_group"] = value or summary
-        staged["staging"].append(staging)
-    orphans = []
-    for member_id, member in members.items():
-        group = groups.get(member_id)
-        if group in stagings:
-            stagings[group][1][member["axis"]] = member["category"]
-        else:
-            orphans.append((member_id, member))
-    for member_id, member in orphans:
-        # Another producer's category no stage group lists: it belongs to the one stage group
-        # of the same kind, date and (if it says) primary that lacks this axis.
-        fits = [
-            staging
-            for owner, staging in stagings.values()
-            if _staging_kind(staging) == member["kind"]
-            and staging.get("date") == member["date"]
-            and member["focus"] in (None, owner)
-            and member["axis"] not in staging
-        ]
-        if len(fits) == 1:
-            fits[0][member["axis"]] = member["category"]
-        else:
-            why = "no stage group has" if not fits else f"{len(fits)} stage groups could have"
-            reader.report(reader.where[member_id], "not mapped", f"a TNM category {why}")
-    for kind, owner, fragment, at in pending:
-        if kind == "size" and owner in conditions:
-            conditions[owner]["sizes"].append(fragment)
-        elif kind == "recurrence" and owner in primaries:
-            primaries[owner]["recurrences"].append(fragment)
-        elif kind == "finding" and owner in studies:
-            studies[owner]["findings"].append(fragment)
-        else:
-            reader.report(at, "not mapped", f"a {kind} that names no {_OWNERS[kind]} of the bundle")
-    for therapy in lists["therapies"]:
-        part_of = therapy.pop("_part_of", None)
-        if part_of in regimens:
-            regimens[part_of]["_agents"].append((therapy, therapy.pop("agents")[0]))
-    for regimen in regimens.values():
-        agents = regimen.pop("_agents")
-        if not agents:
-            continue
-        first = agents[0][0]
-        regimen.update({k: v for k, v in first.items() if k != "id"})
-        regimen["agents"] = [agent for _, agent in agents]
-    lists["therapies"] = [t for t in lists["therapies"] if "agents" in t]
-    for item in [*conditions.values(), *studies.values()]:
-        for key in ("sizes", "findings", "staging", "recurrences"):
-            if key in item and not item[key]:
-                del item[key]
-        item.pop("_stages", None)
+    return make_case(reader, data)

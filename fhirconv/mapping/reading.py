@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhirconv.mapping.common import JSON, LATERALITY_EXT, digest, fact_part, short_slug
+from fhirconv.model.case import BLANKS
 from fhirconv.model.terms import side_of_site
 from fhirconv.terminology import table
 
@@ -129,7 +130,7 @@ class Reader:
             elif isinstance(display, str):
                 displays.append(display)  # an unknown code's display still names the concept
         text = concept.pop("text", None)
-        if not isinstance(text, str) or not text:
+        if not isinstance(text, str) or not text.strip(BLANKS):  # blank text names nothing
             text = displays[0] if displays else (table().get(codes[0]).display if codes else None)
         if not text:
             return None

@@ -586,3 +586,56 @@ def test_specimen_procedure_read_from_both_extensions():
         result = import_entries(read_entries(data, "case1.json", validate=False), doi=case.report.doi)
         assert {s.id: s.procedure for s in result.case.specimens} == expected
         assert not [u for u in result.unmapped if "Specimen" in u.location and "extension" in u.location]
+
+
+# --- values FHIR's schema allows and the case model refuses ---------------------------------
+
+
+def test_values_the_case_model_refuses_are_left_out_and_the_rest_imported():
+    reversed_period = _statement(
+        id="reversed",
+        medicationCodeableConcept={"text": "Letrozole"},
+        effectivePeriod={"start": "2020-05-01", "end": "2020-01-01"},
+    )
+    reversed_period.pop("effectiveDateTime")
+    control = _statement(id="control", medicationCodeableConcept={"text": "Tamox\u0001ifen"})
+    noted = _statement(
+        id="noted", medicationCodeableConcept={"text": "Anastrozole"}, note=[{"text": "ok\u0002"}]
+    )
+    blank = primary(code={**concept(SNOMED, "254837009"), "text": "   "})
+    result = read(bundle(reversed_period, control, noted, blank))
+    therapies = {t.id: t for t in result.case.therapies}
+    assert sorted(therapies) == ["noted", "reversed"]
+    assert therapies["reversed"].period is None and therapies["noted"].note is None
+    # Blank text names nothing: the code's display is the condition's name.
+    assert result.case.primaries[0].condition.text == "Malignant neoplasm of breast (disorder)"
+    control_char = "a control character; only tab, line feed and carriage return are allowed"
+    assert reasons(result) == {
+        "Bundle.entry[1].resource": (
+            "not held",
+            "period: the period ends (2020-01-01) before it starts (2020-05-01); left out",
+        ),
+        "Bundle.entry[2].resource": (
+            "not held",
+            f"therapies.1 (control): must not contain U+0001 (at position 5): {control_char}; the fact is "
+            "left out",
+        ),
+        "Bundle.entry[3].resource": (
+            "not held",
+            f"note: must not contain U+0002 (at position 2): {control_char}; left out",
+        ),
+    }
+
+
+def test_a_source_the_case_model_cannot_hold_is_left_out_and_reported():
+    long = "https://example.org/" + "a" * 5000  # a valid uri; the model holds 4,096 characters
+    document = bundle(_statement(medicationCodeableConcept={"text": "Letrozole"}))
+    for entry in document["entry"]:
+        entry["resource"]["meta"] = {"source": long}
+    result = read(document)
+    assert result.case.report.source is None and len(result.case.therapies) == 1
+    (line,) = [u for u in result.unmapped if u.reason == "not held"]
+    assert (line.location, line.message) == (
+        "report.source",
+        "source: String should have at most 4096 characters; left out",
+    )
