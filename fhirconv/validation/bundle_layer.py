@@ -183,7 +183,7 @@ def _references(walk: Walk, bundles: list[ResourceScope], known: Container[str] 
         if index is not None and scope.entry_index is not None:
             entry = entries[id(scope.entry_of)][scope.entry_index]
             entry_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
-        for node in scope.nodes:
+        for node in scope.of_kind("reference"):
             if node.type == "canonical" and isinstance(node.value, str):
                 issues.extend(_canonical_target(node))
                 continue

@@ -182,7 +182,7 @@ def _document_references(walk: Walk, bundle: ResourceScope, entries: list[Any]) 
     for scope in walk.resources:
         if scope.entry_of is not bundle.resource:
             continue
-        for node in scope.nodes:
+        for node in scope.of_kind("reference"):
             if node.type != "Reference" or not isinstance(node.value, dict):
                 continue
             ref = node.value.get("reference")

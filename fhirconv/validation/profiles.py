@@ -91,8 +91,8 @@ def _extensions(scope: ResourceScope, run: RunContext, unknown_noted: set[str]) 
     issues once.
     """
     issues: list[Issue] = []
-    for node in scope.nodes:
-        if node.type != "Extension" or not isinstance(node.value, dict):
+    for node in scope.of_kind("extension"):
+        if not isinstance(node.value, dict):
             continue
         url = node.value.get("url")
         if not isinstance(url, str) or "://" not in url:

@@ -56,10 +56,14 @@ def check(walk: Walk, table: TableLike | None = None, own: bool | None = None) -
     table = table if table is not None else _default_table()
     systems = table.systems()
     issues: list[Issue] = []
+    # Verdicts on displays, by (display, system, code): the same codings repeat across resources.
+    accepted: dict[tuple[str, str, str], bool] = {}
+    outer = walk.resources[0].resource if walk.resources else None
+    outer_own = outer is not None and is_own(outer)
     for scope in walk.resources:
-        own_codes = _own(scope, walk) if own is None else own
-        for node in scope.nodes:
-            if node.type not in ("Coding", "Quantity") or not isinstance(node.value, dict):
+        own_codes = _own(scope, outer_own) if own is None else own
+        for node in scope.of_kind("coded"):
+            if not isinstance(node.value, dict):
                 continue
             system, code = node.value.get("system"), node.value.get("code")
             if not isinstance(system, str) or not isinstance(code, str) or system not in systems:
@@ -87,11 +91,12 @@ def check(walk: Walk, table: TableLike | None = None, own: bool | None = None) -
                     )
                 continue
             display = node.value.get("display") if node.type == "Coding" else node.value.get("unit")
-            if (
-                node.type == "Coding"
-                and isinstance(display, str)
-                and not display_accepted(display, system, concept)
-            ):
+            if node.type == "Coding" and isinstance(display, str):
+                key = (display, system, code)
+                verdict = accepted.get(key)
+                if verdict is None:
+                    verdict = accepted[key] = display_accepted(display, system, concept)
+            if node.type == "Coding" and isinstance(display, str) and not verdict:
                 issues.append(
                     warning(
                         Layer.TERMINOLOGY,
@@ -132,9 +137,8 @@ def display_accepted(display: str, system: str, concept: ConceptLike) -> bool:
     return False
 
 
-def _own(scope: ResourceScope, walk: Walk) -> bool:
+def _own(scope: ResourceScope, outer_own: bool) -> bool:
     if is_own(scope.resource):
         return True
     # A bundle fhirconv wrote marks its entries as its own too.
-    outer = walk.resources[0].resource if walk.resources else None
-    return scope.entry_index is not None and outer is not None and is_own(outer)
+    return scope.entry_index is not None and outer_own

@@ -38,6 +38,12 @@ class ResourceScope:
     entry_index: int | None = None  # position in Bundle.entry when this is an entry's resource
     entry_of: dict[str, Any] | None = None  # ... and the Bundle it is an entry of (bundles nest)
     nodes: list[Node] = field(default_factory=list)
+    # The nodes of the types some layer looks at alone, in walk order (see INDEXED).
+    indexed: dict[str, list[Node]] = field(default_factory=dict)
+
+    def of_kind(self, kind: str) -> list[Node]:
+        """The nodes of one kind of :data:`INDEXED`, in walk order."""
+        return self.indexed.get(kind, [])
 
 
 @dataclass(slots=True)
@@ -51,9 +57,19 @@ def walk(resource: dict[str, Any], path: str) -> Walk:
     return result
 
 
+# Types some layers visit alone, by kind: extensions (profile layer), codings and
+# quantities (terminology layer), references and canonicals (bundle layer).
+INDEXED = {
+    "Extension": "extension",
+    "Coding": "coded",
+    "Quantity": "coded",
+    "Reference": "reference",
+    "canonical": "reference",
+}
+
 # Per context: JSON key -> (whether it is a primitive's ``_key`` twin, whether it holds a
-# resource, and the type, definition and context of its values).
-Entry = tuple[bool, bool, str, dict[str, Any], Context | None]
+# resource, the type, definition and context of its values, and their INDEXED kind).
+Entry = tuple[bool, bool, str, dict[str, Any], Context | None, str | None]
 Table = dict[str, Entry]
 _TABLES: dict[Context, Table] = {}
 
@@ -71,9 +87,10 @@ def table(ctx: Context) -> Table:
             named = child(ctx, key)
             if named is None:
                 continue
-            found[key] = (False, named.type == "Resource", named.type, named.element, named.context)
+            kind = INDEXED.get(named.type)
+            found[key] = (False, named.type == "Resource", named.type, named.element, named.context, kind)
             if element_ctx is not None:
-                found["_" + key] = (True, False, "Element", named.element, element_ctx)
+                found["_" + key] = (True, False, "Element", named.element, element_ctx, None)
         _TABLES[ctx] = found
     return found
 
@@ -102,7 +119,7 @@ def _children(obj: dict[str, Any], ctx: Context, path: str, scope: ResourceScope
         entry = known.get(key)
         if entry is None:
             continue
-        twin, resource, type_code, element, context = entry
+        twin, resource, type_code, element, context, kind = entry
         here = f"{path}.{key}"
         # One loop for a single value and for each item of an array (index -1: no [n]).
         for index, item in enumerate(value) if isinstance(value, list) else ((-1, value),):
@@ -114,7 +131,10 @@ def _children(obj: dict[str, Any], ctx: Context, path: str, scope: ResourceScope
                 if isinstance(item, dict):
                     _nested(item, where, key, scope, result)
                 continue
-            nodes.append(Node(where, item, type_code, element, context))
+            node = Node(where, item, type_code, element, context)
+            nodes.append(node)
+            if kind is not None:
+                scope.indexed.setdefault(kind, []).append(node)
             if context is not None and isinstance(item, dict):
                 _children(item, context, where, scope, result)
 
