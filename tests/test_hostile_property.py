@@ -5,8 +5,10 @@ Real resources come from the official packages the tests install (R4 examples, I
 mCODE 4.0.0 examples) and fhirconv's own bundles.  Damage: keys deleted, values swapped for
 another JSON type, arrays where objects belong and the reverse, huge numbers, odd Unicode (lone
 surrogates, NUL, U+FFFF, right-to-left marks), impossible dateTimes (hour 24 and 25), deep
-nesting, and text cut short.  CI runs a fixed sequence; set FHIRCONV_FUZZ_EXAMPLES to explore
-more (``FHIRCONV_FUZZ_EXAMPLES=5000 pytest tests/test_hostile_property.py``).
+nesting, and text cut short.  A resource from a file without a Patient is imported together
+with one, so that what validation lets through reaches the mapping.  CI runs a fixed sequence;
+set FHIRCONV_FUZZ_EXAMPLES to explore more
+(``FHIRCONV_FUZZ_EXAMPLES=3000 pytest --hypothesis-seed=9 tests/test_hostile_property.py``).
 """
 
 from __future__ import annotations
@@ -168,14 +170,22 @@ def test_damaged_real_resources_never_fail_internally(fhir_package, tmp_path_fac
     text = _write(document, ascii_only=data.draw(st.booleans(), label="ascii"))
     if data.draw(st.integers(0, 9), label="cut") == 0:
         text = text[: data.draw(st.integers(0, len(text)), label="at")]
-    path = tmp_path_factory.mktemp("fuzz") / name
+    folder = tmp_path_factory.mktemp("fuzz")
+    path = folder / name
     path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    # A resource about a patient the file does not hold is imported with one, so that the damage
+    # reaches the mapping (alone, the import stops at "no Patient").
+    inputs = [str(path)]
+    if '"resourceType": "Patient"' not in json.dumps(original):
+        patient = folder / "patient.json"
+        patient.write_text(json.dumps({"resourceType": "Patient", "id": "fuzz", "gender": "female"}))
+        inputs.insert(0, str(patient))
     for args in (
         ("validate", str(path)),
         ("validate", "--format", "json", str(path)),
         ("validate", "--format", "operationoutcome", str(path)),
-        ("import", str(path), "-o", str(path.with_suffix(".yaml"))),
-        ("import", "--lenient", str(path), "-o", str(path.with_suffix(".yaml"))),
+        ("import", *inputs, "-o", str(path.with_suffix(".yaml"))),
+        ("import", "--lenient", *inputs, "-o", str(path.with_suffix(".yaml"))),
     ):
         code, out, err = run(*args)
         event(f"{args[0]} exit {code}")  # --hypothesis-show-statistics shows how deep damage got
