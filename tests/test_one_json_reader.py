@@ -206,3 +206,17 @@ def test_lenient_import_leaves_out_an_entry_whose_resource_type_is_not_a_string(
     result = run_cli("import", path, "--lenient", "-o", tmp_path / "c.yaml")
     assert result.code == 0, result.err
     assert f"Bundle.entry[{index}]: invalid: an entry that breaks FHIR's rules is not imported" in result.err
+
+
+def test_lenient_import_of_a_bundle_whose_entry_list_is_no_list(run_cli, tmp_path):
+    # Found by a 3,000-example fuzz run (seed 13): the entries were iterated as given.
+    bundle = _case2()
+    bundle["entry"] = 1
+    path = tmp_path / "entry.json"
+    path.write_text(json.dumps(bundle))
+    result = run_cli("import", path, "--lenient")
+    assert (result.code, result.err) == (
+        2,
+        f"Error: {path}: the bundle has no Patient: a case is about one patient "
+        "(--lenient left out what breaks FHIR's rules: Bundle.entry)\n",
+    )

@@ -67,7 +67,13 @@ def read_entries(
     if document.get("resourceType") != "Bundle":
         return [] if skipped else [(f"{name}: {document.get('resourceType')}", document, None)]
     entries: list[Entry] = []
-    for i, entry in enumerate(document.get("entry") or []):
+    listed = document.get("entry")
+    if listed is not None and not isinstance(listed, list):
+        # Only lenient reading gets here (validation refuses it): there are no entries to read.
+        if problems is not None:
+            problems.append(Unmapped(f"{where}Bundle.entry", "invalid", ENTRY_LEFT_OUT))
+        listed = []
+    for i, entry in enumerate(listed or []):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict) or i in skipped:
             continue
