@@ -107,7 +107,7 @@ def _typed(path: str) -> str:
 def member(key: str) -> Fn:
     twin = "_" + key
 
-    def member(focus: Items, this: Items | None, env: Env) -> Items:
+    def run(focus: Items, this: Items | None, env: Env) -> Items:
         out: Items = []
         for item in focus:
             if type(item) is tuple:
@@ -140,7 +140,7 @@ def member(key: str) -> Fn:
                     out.append(node(found, typed))
         return out
 
-    return member
+    return run
 
 
 def _bool_operand(items: Items) -> Any:
