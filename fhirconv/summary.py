@@ -10,7 +10,8 @@ or year, after the events dated more precisely within it.
 from __future__ import annotations
 
 from fhirconv.model.case import Case, TumorMarker
-from fhirconv.timeline.describe import MARKER_ORDER, Item, Timeline, describe, marker_text
+from fhirconv.timeline.describe import MARKER_ORDER, describe, marker_text
+from fhirconv.timeline.items import Item, Timeline
 
 # The receptor results are printed under their tumours, not again in the timeline.
 _NOT_IN_TIMELINE = {"pathology"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fhirconv.timeline.describe import Item
+from fhirconv.timeline.items import Item
 from fhirconv.timeline.shapes import (
     ALERT,
     CHIP_H,

@@ -1,6 +1,6 @@
 """Placing a timeline on a page: geometry only, in points (1/72 inch), y growing downwards.
 
-:func:`layout` turns a :class:`~fhirconv.timeline.describe.Timeline` into a list of
+:func:`layout` turns a :class:`~fhirconv.timeline.items.Timeline` into a list of
 shapes (:mod:`fhirconv.timeline.shapes`) that :mod:`fhirconv.timeline.render` draws as they are.
 Text widths come from a ``measure`` function (the renderer's own font metrics), so labels
 are placed where they really fit: every item is a rectangle (its label above its mark in
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from fhirconv.timeline.describe import Item, Note, Timeline
+from fhirconv.timeline.items import Item, Note, Timeline
 from fhirconv.timeline.labels import Block, place_block, set_block, wrap
 from fhirconv.timeline.shapes import (
     ALERT,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from fhirconv.timeline.describe import Timeline
+from fhirconv.timeline.items import Timeline
 from fhirconv.timeline.layout import layout
 from fhirconv.timeline.shapes import Box, Dot, Line, Measure, Page, Text
 

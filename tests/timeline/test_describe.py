@@ -5,7 +5,8 @@ from datetime import date
 import pytest
 
 from fhirconv.cases import load_case
-from fhirconv.timeline.describe import LANES, clause, describe, span, stage_words
+from fhirconv.timeline.describe import clause, describe, stage_words
+from fhirconv.timeline.items import LANES, span
 
 
 @pytest.fixture(scope="module")

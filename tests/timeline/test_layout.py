@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fhirconv.cases import load_case
-from fhirconv.timeline.describe import Item, describe
+from fhirconv.timeline.describe import describe
+from fhirconv.timeline.items import Item
 from fhirconv.timeline.labels import wrap
 from fhirconv.timeline.layout import Placed, Scale, layout, pack
 from fhirconv.timeline.render import RC, measurer
