@@ -269,7 +269,11 @@ def from_report_document(reader: Reader, resource: JSON, loc: str) -> tuple[JSON
     """The model's ``report``, and the case title the document is described by."""
     report: JSON = {}
     for identifier in resource.get("identifier") or []:
-        if isinstance(identifier, dict) and identifier.get("system") == "https://doi.org":
+        if (
+            isinstance(identifier, dict)
+            and identifier.get("system") == "https://doi.org"
+            and isinstance(identifier.get("value"), str)
+        ):
             report["doi"] = identifier.pop("value")
             identifier.pop("system")
     meta = resource.get("meta")
