@@ -93,7 +93,8 @@ def _bundle_invariants(scope: ResourceScope) -> list[Issue]:
             resource = entry.get("resource")
             meta = resource.get("meta") if isinstance(resource, dict) else None
             version = meta.get("versionId") if isinstance(meta, dict) else None
-            key = (full_url, version)
+            # A versionId of the wrong JSON type is the schema's to report; as a key it must hash.
+            key = (full_url, version if isinstance(version, str) else repr(version))
             if key in seen:
                 bdl(
                     "bdl-7",

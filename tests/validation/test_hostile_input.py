@@ -154,3 +154,18 @@ def test_a_nested_resource_without_a_type_is_a_schema_error(value, message, refe
         assert ("schema-resource-type", "Patient.contained[0]", message) in {
             (i.rule, i.location, i.message) for i in issues
         }
+
+
+@pytest.mark.parametrize("version", [["1"], {"a": 1}])
+def test_a_version_id_of_the_wrong_type_is_a_schema_error_not_a_bundle_layer_failure(version):
+    # Found by a 3,000-example fuzz run (seed 13): bdl-7 keyed entries by fullUrl and versionId.
+    entry = {
+        "fullUrl": "urn:uuid:11111111-1111-4111-8111-111111111111",
+        "resource": {"resourceType": "Basic", "code": {"text": "x"}, "meta": {"versionId": version}},
+    }
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [entry, entry]}
+    issues = validate_bytes(json.dumps(bundle).encode(), source="b.json")
+    assert no_internal_failures(issues) == []
+    rules = {(i.rule, i.location) for i in issues}
+    assert ("schema-type", "Bundle.entry[0].resource.meta.versionId") in rules
+    assert ("bdl-7", "Bundle.entry[1].fullUrl") in rules
