@@ -359,21 +359,30 @@ def push(
 
 
 def import_pulled(
-    bundle: dict[str, Any], name: str, doi: str | None = None, source: str | None = None
+    bundle: dict[str, Any],
+    name: str,
+    doi: str | None = None,
+    source: str | None = None,
+    *,
+    lenient: bool = False,
 ) -> tuple[Any, list[Any]]:
     """The pulled bundle read into the case model: (case, what could not be mapped).
 
-    It goes through the same reading, validation first, as ``fhirconv import``, which
-    leaves the server's version bookkeeping (``meta.versionId``, ``meta.lastUpdated``) out.
+    It goes through the same reading, validation first, as ``fhirconv import`` (``lenient``:
+    as ``import --lenient``), which leaves the server's version bookkeeping
+    (``meta.versionId``, ``meta.lastUpdated``) out.
     """
     from fhirconv.fileio import dump_json
-    from fhirconv.importing.reader import import_entries, read_entries
+    from fhirconv.importing.reader import Unmapped, import_entries, read_entries
 
+    problems: list[Unmapped] | None = [] if lenient else None
     try:
-        result = import_entries(read_entries(dump_json(bundle), name), doi, source=source)
+        entries = read_entries(dump_json(bundle), name, problems=problems)
+        result = import_entries(entries, doi, source=source, problems=problems)
     except (InputError, MappingError) as err:
+        why = err.message.removeprefix(f"{name}: ")
         raise InputError(
-            f"{name}: pulled, but not imported: {err.message}\n"
+            f"{name}: pulled, but not imported: {why}\n"
             "(--bundle-only writes the resources as they are, without importing them)"
         ) from None
     return result.case, result.unmapped
@@ -418,6 +427,12 @@ def check_types(types: tuple[str, ...]) -> None:
 )
 @click.option("--strict", is_flag=True, help="Exit 1 when anything pulled could not be mapped to the case.")
 @click.option(
+    "--lenient",
+    is_flag=True,
+    help="Import what can be read of resources that break FHIR's rules: the validation errors go "
+    "into the import report and the resources they are in are left out (default: refuse them).",
+)
+@click.option(
     "--doi",
     help="DOI of the publication the case comes from, for patients whose resources do not name one.",
 )
@@ -450,6 +465,7 @@ def pull(
     strict: bool,
     everything: bool | None,
     types: tuple[str, ...],
+    lenient: bool = False,
     doi: str | None = None,
 ) -> None:
     """Read one patient back from a FHIR R4 server into a case file.
@@ -493,7 +509,7 @@ def pull(
 
     from fhirconv.importing.reader import case_to_yaml, report_text
 
-    case, unmapped = import_pulled(bundle, source, doi, origin)
+    case, unmapped = import_pulled(bundle, source, doi, origin, lenient=lenient)
     data = case_to_yaml(case).encode("utf-8")
     write_output(data, output)
     if not is_stdout(output):

@@ -97,9 +97,7 @@ def test_a_medication_named_by_reference_is_pulled_and_is_the_agent(fhir_server,
     assert "no agent" not in result.err and "missing reference" not in result.err
 
 
-def test_a_medication_the_server_lacks_leaves_the_therapy_out_reported(
-    fhir_server, run_cli, tmp_path
-):
+def test_a_medication_the_server_lacks_leaves_the_therapy_out_reported(fhir_server, run_cli, tmp_path):
     patient = "pull-gone-patient"
     statement = {
         "resourceType": "MedicationStatement",
@@ -116,3 +114,36 @@ def test_a_medication_the_server_lacks_leaves_the_therapy_out_reported(
     assert "therapies" not in yaml.safe_load((tmp_path / "c.yaml").read_text())
     assert "medicationReference.reference: missing reference: Medication/pull-gone-nowhere" in result.err
     assert "medicationReference: no agent: the MedicationStatement is not imported" in result.err
+
+
+def _dirty_server(request):
+    from .conftest import Reply
+
+    if request.path.endswith("/metadata"):
+        return Reply(200, {"resourceType": "CapabilityStatement", "status": "active", "kind": "instance"})
+    if "/Patient/p1" in request.path:
+        return Reply(200, {"resourceType": "Patient", "id": "p1", "gender": "female"})
+    dirty = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"text": "x"},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2020-01-01T25:00:00Z",
+    }
+    return Reply(200, {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": dirty}]})
+
+
+def test_pull_lenient_imports_what_a_server_holds_that_breaks_fhirs_rules(faulty_server, run_cli, tmp_path):
+    server = faulty_server(_dirty_server)
+    common = ("pull", "--server", server.base_url, "--patient", "p1", "--type", "Observation")
+    refused = run_cli(*common, "-o", tmp_path / "a.yaml")
+    assert refused.code == 2
+    assert refused.err.splitlines()[1] == (
+        f"Error: Patient/p1 from {server.base_url}/: pulled, but not imported: not valid FHIR R4, not "
+        "imported (1 error; --lenient imports the rest):"
+    )
+    result = run_cli(*common, "-o", tmp_path / "b.yaml", "--lenient")
+    assert result.code == 0, result.err
+    assert "  Bundle.entry[1]: invalid: an entry that breaks FHIR's rules is not imported\n" in result.err
+    assert yaml.safe_load((tmp_path / "b.yaml").read_text())["patient"]["sex"] == "female"
