@@ -199,6 +199,21 @@ def _element_path(node: Node, scope: ResourceScope, run: RunContext) -> Here | N
 
 _ANYWHERE = frozenset({"Element", "Resource", "DomainResource", "Base"})
 
+# R5's CanonicalResource, a context of many definitions in HL7's extensions pack, has no R4 type
+# to derive from: the R4 resources it stands for, as HL7's IG publisher enumerates them
+# (FetchedResource.isCanonical, "Enumerate the R4 canonicals"), so that the pack's extensions on
+# an R4 StructureDefinition or ValueSet are not taken for misplaced ones.
+_R4_CANONICAL = frozenset(
+    {
+        "ActivityDefinition", "CapabilityStatement", "ChargeItemDefinition", "CodeSystem",
+        "CompartmentDefinition", "ConceptMap", "EventDefinition", "ExampleScenario", "GraphDefinition",
+        "ImplementationGuide", "Library", "Measure", "MessageDefinition", "NamingSystem",
+        "ObservationDefinition", "OperationDefinition", "PlanDefinition", "Questionnaire",
+        "SearchParameter", "SpecimenDefinition", "StructureDefinition", "StructureMap",
+        "TerminologyCapabilities", "TestScript", "ValueSet",
+    }
+)  # fmt: skip
+
 
 def _context_allows(kind: str, expression: str, here: Here) -> bool:
     paths, owner_type, parent_url, owner_element = here
@@ -214,6 +229,8 @@ def _context_allows(kind: str, expression: str, here: Here) -> bool:
     for path in paths:
         if "." not in path:
             candidates.update(_lineage(path))
+            if path in _R4_CANONICAL:
+                candidates.add("CanonicalResource")
     target = expression.replace("[x]", "")
     return any(c == target or _choice_match(c, target) for c in candidates)
 

@@ -159,3 +159,21 @@ def test_mcode_tumor_identifier_slice_is_discriminated_through_its_type_profile(
             "Tumor: slice bodyStructureIdentifier is required (1..*), found 0",
         )
     ]
+
+
+def test_r4_canonical_resources_are_in_the_extension_packs_canonicalresource_context(fhir_package):
+    """The pack's standards-status extension names R5's CanonicalResource as a context: an R4
+    StructureDefinition is one (no false alarm), a Patient is not (still an error)."""
+    pack = str(FHIR_PACKAGES / "hl7.fhir.uv.extensions.r4-5.3.0-ballot-tc1.tgz")
+    status = {
+        "url": "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
+        "valueCode": "normative",
+    }
+    definition = json.loads(
+        (fhir_package("hl7.fhir.r4.examples") / "StructureDefinition-Patient.json").read_text()
+    )
+    assert any(e.get("url") == status["url"] for e in definition.get("extension", []))
+    issues = validate_resource(definition, igs=(pack,))
+    assert not [i for i in issues if i.rule == "extension-context" and "CanonicalResource" in i.message]
+    patient = {"resourceType": "Patient", "id": "p1", "extension": [status]}
+    assert any(i.rule == "extension-context" for i in validate_resource(patient, igs=(pack,)))
