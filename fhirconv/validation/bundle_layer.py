@@ -48,6 +48,8 @@ def _bundle_invariants(scope: ResourceScope) -> list[Issue]:
     issues: list[Issue] = []
     bundle = scope.resource
     btype = bundle.get("type")
+    if btype is not None and not isinstance(btype, str):
+        return issues  # the schema says the type is no code; what depends on it cannot be judged
     at = scope.path
     entries = _entries(bundle)
 

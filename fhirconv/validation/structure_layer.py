@@ -100,7 +100,9 @@ def _check_one(resource: dict[str, Any], path: str, validation_error: type[Excep
         model.model_validate(resource)
     except validation_error as err:
         return _translate(resource, path, err.errors())  # type: ignore[attr-defined]
-    except (KeyError, TypeError, ValueError) as err:
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
+        # AttributeError: the models' own checks of a value of another JSON type (a url that is a
+        # number); the JSON schema reports the type.
         return [
             information(
                 Layer.STRUCTURE,

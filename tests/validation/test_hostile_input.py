@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -169,3 +170,26 @@ def test_a_version_id_of_the_wrong_type_is_a_schema_error_not_a_bundle_layer_fai
     rules = {(i.rule, i.location) for i in issues}
     assert ("schema-type", "Bundle.entry[0].resource.meta.versionId") in rules
     assert ("bdl-7", "Bundle.entry[1].fullUrl") in rules
+
+
+@pytest.mark.parametrize(
+    ("damage", "rule", "where"),
+    [
+        # Found by damaging every place of the golden bundle in turn: the R4B models' url check
+        # called str methods on a number, and the bundle invariants hashed the bundle type.
+        (lambda b: _first_document(b)["content"][0]["attachment"].__setitem__("url", 1), "schema-type", None),
+        (lambda b: b.__setitem__("type", ["transaction"]), "schema-enum", "Bundle.type"),
+        (lambda b: b.__setitem__("type", {"a": 1}), "schema-enum", "Bundle.type"),
+    ],
+)
+def test_values_of_another_json_type_are_schema_errors_not_layer_failures(damage, rule, where):
+    bundle = json.loads((Path(__file__).resolve().parents[2] / "examples" / "case1.bundle.json").read_text())
+    damage(bundle)
+    issues = validate_bytes(json.dumps(bundle).encode(), source="b.json")
+    assert no_internal_failures(issues) == []
+    assert any(i.rule == rule and (where is None or i.location == where) for i in issues)
+
+
+def _first_document(bundle):
+    resources = (e["resource"] for e in bundle["entry"])
+    return next(r for r in resources if r["resourceType"] == "DocumentReference")
