@@ -101,7 +101,8 @@ def obs_7(resource: dict[str, Any]) -> bool:
     own = code.get("coding") if isinstance(code, dict) else None
     if not isinstance(own, list) or not own:
         return True
-    for component in resource.get("component") or []:
+    components = resource.get("component")
+    for component in components if isinstance(components, list) else []:  # the schema reports others
         ccode = component.get("code") if isinstance(component, dict) else None
         codings = ccode.get("coding") if isinstance(ccode, dict) else None
         if isinstance(codings, list) and any(c in own for c in codings):

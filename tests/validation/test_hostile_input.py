@@ -193,3 +193,17 @@ def test_values_of_another_json_type_are_schema_errors_not_layer_failures(damage
 def _first_document(bundle):
     resources = (e["resource"] for e in bundle["entry"])
     return next(r for r in resources if r["resourceType"] == "DocumentReference")
+
+
+def test_an_observation_component_that_is_no_list_is_a_schema_error_not_an_invariant_failure():
+    # Found by damaging every place of the mCODE Jenny M bundle in turn (obs-7 iterated it).
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "1-8"}]},
+        "valueString": "x",
+        "component": 1,
+    }
+    issues = validate_bytes(json.dumps(observation).encode(), source="o.json")
+    assert no_internal_failures(issues) == []
+    assert ("schema-type", "Observation.component") in {(i.rule, i.location) for i in issues}
