@@ -8,6 +8,7 @@ inside the commands so that ``fhirconv --help`` does not pay for them.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -493,14 +494,17 @@ def pull(
         raise InputError("--bundle-only writes no case file: use --bundle FILE instead of -o")
     check_outputs({"-o": None if bundle_only else output or "-", "--bundle": bundle_file})
     with make_client(server, token, timeout, retries, backoff, allow_insecure_http) as client:
-        resources = fetch_patient(
-            client, patient, types=types or tuple(PATIENT_SEARCH), use_everything=everything
-        )
+        left_out: list[str] = []
+        wanted = types or tuple(PATIENT_SEARCH)
+        resources = fetch_patient(client, patient, types=wanted, use_everything=everything, left_out=left_out)
         bundle = collection_bundle(resources, client.base_url)
         source = f"Patient/{patient} from {client.base_url}"
         # Where the case comes from, when its resources name no publication.
         origin = f"{display_url(client.base_url).rstrip('/')}/Patient/{patient}"
     click.echo(f"Pulled {len(resources)} resources of Patient/{patient}", err=True)
+    for where, count in Counter(left_out).items():
+        what = "an entry" if count == 1 else f"{count} entries"
+        click.echo(f"Left out {what} of {where} that is no resource with a resourceType and an id", err=True)
     bundle_data = dump_json(bundle)
     if bundle_file is not None or bundle_only:
         write_output(bundle_data, bundle_file)

@@ -121,8 +121,14 @@ def fetch_patient(
     types: Iterable[str] = PATIENT_SEARCH,
     use_everything: bool | None = None,
     progress: Callable[[str], None] | None = None,
+    left_out: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """The patient and every resource of ``types`` that refers to it, deduplicated, in a fixed order."""
+    """The patient and every resource of ``types`` that refers to it, deduplicated, in a fixed order.
+
+    ``left_out`` gets where the server answered with something that is no resource with a type
+    and an id (nothing can name it, so it is not kept).
+    """
+    dropped = left_out if left_out is not None else []
     try:
         patient = client.read("Patient", patient_id)
     except ResourceNotFound as err:
@@ -140,7 +146,7 @@ def fetch_patient(
         if progress:
             progress(f"Patient/{patient_id}/$everything")
         for resource in client.pages(f"Patient/{patient_id}/$everything"):
-            _keep(found, resource)
+            _keep(found, resource, dropped, "$everything")
     else:
         reference = f"Patient/{patient_id}"
         for resource_type in searchable_types(capabilities, types):
@@ -148,8 +154,8 @@ def fetch_patient(
                 progress(resource_type)
             param = PATIENT_SEARCH.get(resource_type, "patient")
             for resource in client.search(resource_type, {param: reference}):
-                _keep(found, resource)
-    _follow_references(client, found, progress)
+                _keep(found, resource, dropped, f"the {resource_type} search")
+    _follow_references(client, found, progress, dropped)
     # Referenced resources before those that refer to them: a reader can resolve
     # every reference in one pass.
     return dependency_order(sorted(found.values(), key=_order))
@@ -159,6 +165,7 @@ def _follow_references(
     client: FhirClient,
     found: dict[tuple[str, str], dict[str, Any]],
     progress: Callable[[str], None] | None,
+    dropped: list[str],
 ) -> None:
     """Read the resources of :data:`REFERENCED_TYPES` that what was found names, until none is new.
 
@@ -188,16 +195,21 @@ def _follow_references(
         for kind, rid in wanted:
             tried.add((kind, rid))
             try:
-                _keep(found, client.read(kind, rid))
+                _keep(found, client.read(kind, rid), dropped, f"{kind}/{rid}")
             except ResourceNotFound:
                 continue
 
 
-def _keep(found: dict[tuple[str, str], dict[str, Any]], resource: dict[str, Any]) -> None:
+def _keep(
+    found: dict[tuple[str, str], dict[str, Any]], resource: dict[str, Any], dropped: list[str], where: str
+) -> None:
     kind, rid = resource.get("resourceType"), resource.get("id")
-    # A searchset may carry an OperationOutcome with warnings: not patient data.
-    if isinstance(kind, str) and isinstance(rid, str) and kind != "OperationOutcome":
+    if kind == "OperationOutcome":
+        return  # a searchset may carry one with warnings: not patient data
+    if isinstance(kind, str) and isinstance(rid, str):
         found[(kind, rid)] = resource
+    else:
+        dropped.append(where)
 
 
 def _order(resource: dict[str, Any]) -> tuple[int, str, str]:

@@ -131,7 +131,9 @@ def _dirty_server(request):
         "subject": {"reference": "Patient/p1"},
         "effectiveDateTime": "2020-01-01T25:00:00Z",
     }
-    return Reply(200, {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": dirty}]})
+    untyped = {"resourceType": ["Observation"], "id": "o2"}
+    entries = [{"resource": dirty}, {"resource": untyped}]
+    return Reply(200, {"resourceType": "Bundle", "type": "searchset", "entry": entries})
 
 
 def test_pull_lenient_imports_what_a_server_holds_that_breaks_fhirs_rules(faulty_server, run_cli, tmp_path):
@@ -140,6 +142,9 @@ def test_pull_lenient_imports_what_a_server_holds_that_breaks_fhirs_rules(faulty
     refused = run_cli(*common, "-o", tmp_path / "a.yaml")
     assert refused.code == 2
     assert refused.err.splitlines()[1] == (
+        "Left out an entry of the Observation search that is no resource with a resourceType and an id"
+    )
+    assert refused.err.splitlines()[2] == (
         f"Error: Patient/p1 from {server.base_url}/: pulled, but not imported: not valid FHIR R4, not "
         "imported (1 error; --lenient imports the rest):"
     )
