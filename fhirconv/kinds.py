@@ -114,8 +114,10 @@ def _not_json(text: str) -> Recognised:
         return Recognised(Kind.OTHER, "broken JSON")  # the JSON parser's message says where
     import yaml
 
+    from fhirconv.model.yamlread import safe_loader
+
     try:
-        document = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        document = yaml.load(text, Loader=safe_loader(text))
     except (yaml.YAMLError, ValueError, RecursionError):
         # ValueError: a date like 2020-13-45 or a number of thousands of digits; RecursionError:
         # nesting past Python's limit.  The reader of the kind expected says what is wrong.

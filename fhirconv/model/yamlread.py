@@ -10,6 +10,7 @@ the full loader, so that the result is always the full loader's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -72,6 +73,48 @@ class CaseLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore
     construct_mapping = _construct_mapping
 
 
+class _PythonCaseLoader(yaml.SafeLoader):
+    """:class:`CaseLoader` without libyaml, for text libyaml could not compose safely."""
+
+    yaml_implicit_resolvers = RESOLVERS
+    construct_mapping = _construct_mapping
+
+
+# libyaml's scanner refuses nesting this deep since PyYAML 6.0.4; before that nothing bounded
+# it, and PyYAML composes nodes by recursing in C: text nested ~100,000 levels deep overflowed
+# the stack, a segfault rather than an error.  The loaders below keep to that limit on every
+# PyYAML version.
+LIBYAML_MAX_DEPTH = 1000
+_TOO_DEEP = "exceeded maximum nesting depth"
+# Where a line can open block collections: its indentation and the indicators that follow it
+# (`- - x`, `? k`); each open block level sits at a column of its own within it.
+_BLOCK_PREFIX = re.compile(r"^ *(?:[-?:](?: +|$))*", re.MULTILINE)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def libyaml_can_compose(text: str) -> bool:
+    """Whether ``text`` surely nests less deep than libyaml's limit.
+
+    A cheap upper bound, not a parse: brackets in quoted text and long indentation count
+    as nesting, so a few harmless texts are judged deep (and read by the Python parser).
+    """
+    block = max((len(m.group()) for m in _BLOCK_PREFIX.finditer(text)), default=0)
+    flow = text.count("[") + text.count("{")
+    if flow >= LIBYAML_MAX_DEPTH // 2:
+        depth = flow = 0
+        for found in _BRACKET.finditer(text):
+            depth += 1 if found.group() in "[{" else -1
+            flow = max(flow, depth)
+    # A sequence may sit at its mapping key's column: two levels a column, and the document.
+    return 2 * (block + 1) + flow + 1 < LIBYAML_MAX_DEPTH
+
+
+def safe_loader(text: str) -> type[yaml.SafeLoader]:
+    """PyYAML's safe loader for ``text``: libyaml's where it is safe, else the Python one."""
+    c_loader = getattr(yaml, "CSafeLoader", None)
+    return c_loader if c_loader is not None and libyaml_can_compose(text) else yaml.SafeLoader
+
+
 class PlainCaseLoader(yaml.SafeLoader):
     """The pure-Python twin, for messages: libyaml words its errors differently, and its
     nodes carry the lines messages point at."""
@@ -90,7 +133,12 @@ def load_yaml(text: str) -> Any:
     except (_Unusual, DuplicateKey):
         # A key given twice too: the full loader reads the whole text first, so a syntax
         # error further on is the one reported, as it always was.
-        return yaml.load(text, Loader=CaseLoader)
+        if libyaml_can_compose(text):
+            return yaml.load(text, Loader=CaseLoader)
+        try:
+            return yaml.load(text, Loader=_PythonCaseLoader)
+        except RecursionError:
+            raise yaml.YAMLError(_TOO_DEEP) from None
 
 
 def _from_events(text: str) -> Any:
@@ -139,6 +187,8 @@ def _build(loader: Any) -> Any:
                     top[2] = value
                     continue
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
+            if len(open_) >= LIBYAML_MAX_DEPTH:
+                raise yaml.YAMLError(_TOO_DEEP)
             plain_tag = _MAP if kind is MappingStartEvent else _SEQ
             if event.anchor is not None or event.tag not in (None, "!", plain_tag):
                 raise _Unusual

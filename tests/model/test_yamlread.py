@@ -95,3 +95,38 @@ trees = st.recursive(
 def test_any_dumped_data_reads_alike(data: object, flow: bool) -> None:
     text = yaml.safe_dump({"root": data}, default_flow_style=flow, allow_unicode=True)
     assert load_yaml(text) == full(text)
+
+
+# Nesting past libyaml's limit: PyYAML before 6.0.4 composed it by recursing in C until the
+# stack overflowed (a segfault in CI); the readers must refuse it on every PyYAML version.
+DEEP_TEXTS = {
+    "flow": "note: " + "[" * 100_000 + "]" * 100_000 + "\n",
+    "compact block": "note:\n" + "- " * 100_000 + "1\n",
+    "indented block": "note:\n" + "".join(" " * i + "- \n" for i in range(1, 3000)),
+    "anchored flow": "a: &x 1\nnote: " + "{k: " * 100_000 + "*x" + "}" * 100_000 + "\n",
+}
+
+
+@pytest.mark.parametrize("text", DEEP_TEXTS.values(), ids=DEEP_TEXTS.keys())
+def test_deep_nesting_is_refused_as_yaml_not_read_by_recursing_in_c(text: str) -> None:
+    assert not yamlread.libyaml_can_compose(text)
+    with pytest.raises(yaml.YAMLError):
+        load_yaml(text)
+    with pytest.raises(RecursionError):
+        yaml.load(text, Loader=yamlread.safe_loader(text))
+
+
+@pytest.mark.parametrize("path", sorted(DATA.glob("*.yaml")) + sorted(BUILTIN.glob("*.yaml")), ids=str)
+def test_case_files_are_composed_by_libyaml(path: Path) -> None:
+    """The guard is an upper bound: ordinary case files stay on the fast C path."""
+    assert yamlread.libyaml_can_compose(path.read_text(encoding="utf-8"))
+
+
+def test_nesting_just_under_the_limit_is_read() -> None:
+    depth = yamlread.LIBYAML_MAX_DEPTH // 2 - 10
+    text = "note: " + "[" * depth + "]" * depth + "\n"
+    assert yamlread.libyaml_can_compose(text)
+    value = load_yaml(text)["note"]
+    for _ in range(depth - 1):
+        value = value[0]
+    assert value == []
