@@ -211,6 +211,11 @@ def check_outputs(outputs: dict[str, Path | str | None]) -> None:
         seen[where] = option
 
 
+class NothingWritten(Exception):
+    """Raised in an :func:`atomic_directory` block whose work produced nothing worth keeping:
+    the new folder is dropped, ``target`` stays as it was, and the code after the block runs."""
+
+
 @contextlib.contextmanager
 def atomic_directory(target: Path, *, replace: bool = False) -> Iterator[Path]:
     """A new, empty folder beside ``target`` to fill; it becomes ``target`` only when the
@@ -244,6 +249,8 @@ def atomic_directory(target: Path, *, replace: bool = False) -> Iterator[Path]:
         else:
             os.replace(temp, target)
         _sync_directory(parent)
+    except NothingWritten:
+        shutil.rmtree(temp, ignore_errors=True)
     except OSError as err:
         shutil.rmtree(temp, ignore_errors=True)
         raise _cannot_write(target, err) from None

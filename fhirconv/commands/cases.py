@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from fhirconv.commands.engine_options import engine_options
-from fhirconv.commands.options import output_option
+from fhirconv.commands.options import output_option, untouched_folder
 from fhirconv.errors import FindingsError
 
 
@@ -159,7 +159,7 @@ def _export_many(
 
     from fhirconv.bulk.export import expand_inputs, export_cases, export_partition, warm
     from fhirconv.bulk.manifest import transaction_time as manifest_time
-    from fhirconv.fileio import atomic_directory, check_new_directory
+    from fhirconv.fileio import NothingWritten, atomic_directory, check_new_directory
     from fhirconv.parallel import make_engine, run_partitions
     from fhirconv.progress import progress
 
@@ -180,13 +180,19 @@ def _export_many(
             report=lambda line: click.echo(f"Error: {line}", err=True),
             advance=advance,
         )
+        if not summary.exported:
+            raise NothingWritten  # an empty folder would look like a result (or replace one)
     what = "Bulk Data layout" if layout == "bulk" else "a Bundle per case"
-    click.echo(
-        f"Exported {summary.exported} of {summary.cases} case{'s' if summary.cases != 1 else ''} "
-        f"({summary.resources} resources) to {out_dir} ({what}, {summary.files} files); "
-        f"{len(summary.failures)} failed",
-        err=True,
-    )
+    plural = "s" if summary.cases != 1 else ""
+    if summary.exported:
+        click.echo(
+            f"Exported {summary.exported} of {summary.cases} case{plural} "
+            f"({summary.resources} resources) to {out_dir} ({what}, {summary.files} files); "
+            f"{len(summary.failures)} failed",
+            err=True,
+        )
+    else:
+        click.echo(f"Exported none of {summary.cases} case{plural}; {untouched_folder(out_dir)}", err=True)
     if summary.failures:
         raise FindingsError(f"{len(summary.failures)} of {summary.cases} cases could not be exported")
 

@@ -161,7 +161,8 @@ def _import_gathered(
     from functools import partial
 
     from fhirconv.bulk.importing import build_index, import_export, import_partition, warm
-    from fhirconv.fileio import atomic_directory, dump_json, write_output
+    from fhirconv.commands.options import untouched_folder
+    from fhirconv.fileio import NothingWritten, atomic_directory, dump_json, write_output
     from fhirconv.parallel import run_partitions
     from fhirconv.progress import progress
 
@@ -187,18 +188,23 @@ def _import_gathered(
             advance=advance,
             keep_report=report_file is not None,
         )
+        if not summary.imported:
+            raise NothingWritten  # an empty folder would look like a result (or replace one)
     if report_file is not None:
         report = {"cases": summary.cases, "failures": summary.failures, "unusable": problems}
         write_output(dump_json(report), report_file)
     unowned = ", ".join(f"{count} {rtype}" for rtype, count in sorted(index.unowned.items()))
-    click.echo(
-        f"Imported {summary.imported} of {summary.patients} patient{'s' if summary.patients != 1 else ''} "
-        f"({summary.resources} resources) into {out_dir}; {summary.unmapped} element(s) not mapped"
-        + (" (--report lists them)" if summary.unmapped and report_file is None else "")
-        + f"; {len(summary.failures)} failed"
-        + (f"; not about any patient, not imported: {unowned}" if unowned else ""),
-        err=True,
-    )
+    plural = "s" if summary.patients != 1 else ""
+    if summary.imported:
+        done = (
+            f"Imported {summary.imported} of {summary.patients} patient{plural} "
+            f"({summary.resources} resources) into {out_dir}; {summary.unmapped} element(s) not mapped"
+            + (" (--report lists them)" if summary.unmapped and report_file is None else "")
+            + f"; {len(summary.failures)} failed"
+        )
+    else:
+        done = f"Imported none of {summary.patients} patient{plural}; {untouched_folder(out_dir)}"
+    click.echo(done + (f"; not about any patient, not imported: {unowned}" if unowned else ""), err=True)
     if problems:
         raise InputError(f"{len(problems)} input problem(s) (listed above); the rest was imported")
     if summary.failures:

@@ -12,6 +12,11 @@ import click
 OUTPUT_PATH = click.Path(dir_okay=False, allow_dash=True, path_type=Path)
 
 
+def untouched_folder(out_dir: Path) -> str:
+    """``DIR not written``, or ``DIR left as it was``: an output folder nothing went into."""
+    return f"{out_dir} left as it was" if out_dir.exists() else f"{out_dir} not written"
+
+
 def output_option(*declarations: str, help: str, **kwargs: Any) -> Callable[..., Any]:
     """An output option: a file written atomically (a device or FIFO written through), or `-`."""
     return click.option(*declarations, type=OUTPUT_PATH, metavar="FILE", help=help, **kwargs)

@@ -215,3 +215,23 @@ def test_a_broken_case_on_standard_input_is_named_stdin(run_cli, tmp_path, monke
     assert sorted(p.name for p in out.iterdir()) == ["case1.json"]
     twice = run_cli("export", "-", "-", "--out-dir", tmp_path / "twice")
     assert twice.code == 2 and twice.err.endswith("Error: standard input (-) can be given only once\n")
+
+
+def test_when_every_case_fails_no_folder_is_written_and_an_old_one_is_kept(run_cli, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(builtin_text("case2").replace("diagnosis_date: 2020-07", "diagnosis_date: 2020-13", 1))
+    out = tmp_path / "out"
+    result = run_cli("export", broken, "--out-dir", out)
+    assert result.code == 1
+    assert result.err.splitlines()[-2:] == [
+        f"Exported none of 1 case; {out} not written",
+        "Error: 1 of 1 cases could not be exported",
+    ]
+    assert not out.exists()
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "case2.json").write_text("an earlier result")
+    result = run_cli("export", broken, "--out-dir", old, "--force", "--layout", "bulk")
+    assert result.code == 1 and f"Exported none of 1 case; {old} left as it was" in result.err
+    assert _tree(old) == {"case2.json": b"an earlier result"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.yaml", "old"]

@@ -193,3 +193,27 @@ def test_a_client_download_named_with_its_query_string(run_cli, tmp_path):
     result = run_cli("import", bulk / "manifest.json", "--out-dir", tmp_path / "cases")
     assert result.code == 0, result.err
     assert [p.name for p in (tmp_path / "cases").iterdir()] == ["case1.yaml"]
+
+
+def test_when_every_patient_fails_no_folder_is_written_and_an_old_one_is_kept(run_cli, tmp_path):
+    bulk = tmp_path / "bulk"
+    assert run_cli("export", "case1", "case2", "--out-dir", bulk, "--layout", "bulk").code == 0
+    patients = [json.loads(line) for line in (bulk / "Patient.ndjson").read_text().splitlines()]
+    for patient in patients:
+        patient["birthDate"] = "1970-13"
+    (bulk / "Patient.ndjson").write_text("".join(json.dumps(p) + "\n" for p in patients))
+    out = tmp_path / "cases"
+    result = run_cli("import", bulk, "--out-dir", out)
+    assert result.code == 1
+    assert result.err.splitlines()[-2:] == [
+        f"Imported none of 2 patients; {out} not written",
+        "Error: 2 of 2 patients could not be imported",
+    ]
+    assert not out.exists()
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "case1.yaml").write_text("an earlier result")
+    result = run_cli("import", bulk, "--out-dir", old, "--force")
+    assert result.code == 1 and f"Imported none of 2 patients; {old} left as it was" in result.err
+    assert _tree(old) == {"case1.yaml": b"an earlier result"}
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
