@@ -218,7 +218,7 @@ def _handshake(address: str) -> None:
     """
     import asyncio
 
-    from distributed.comm import connect
+    from distributed.comm.core import connect
     from distributed.security import Security
 
     # The connection attempts stop at SCHEDULER_TIMEOUT (an OSError); the handshake gets half as long again.

@@ -126,12 +126,13 @@ class _Above(io.TextIOBase):
         self._original = original
         self._pending = ""
 
+    # Properties, as io.TextIOBase has them (typeshed calls them plain attributes).
     @property
-    def encoding(self) -> str:
+    def encoding(self) -> str:  # type: ignore[override]
         return getattr(self._original, "encoding", None) or "utf-8"
 
     @property
-    def errors(self) -> str | None:
+    def errors(self) -> str | None:  # type: ignore[override]
         return getattr(self._original, "errors", None)
 
     @property

@@ -15,6 +15,10 @@ import io
 import os
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 _closed: set[str] = set()
 
@@ -36,9 +40,10 @@ class _PipeSafeWriter(io.RawIOBase):
     def isatty(self) -> bool:
         return self._name not in _closed and os.isatty(self._fd)
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+    def write(self, data: ReadableBuffer, /) -> int:
+        size = memoryview(data).nbytes
         if self._name in _closed:
-            return len(data)
+            return size
         try:
             return os.write(self._fd, data)
         except BrokenPipeError:
@@ -48,7 +53,7 @@ class _PipeSafeWriter(io.RawIOBase):
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, self._fd)
             os.close(null)
-            return len(data)
+            return size
 
 
 def closed_early(name: str = "stdout") -> bool:

@@ -88,7 +88,7 @@ def summarize(case: Case) -> str:
 
 def _patient(case: Case) -> list[str]:
     patient = case.patient
-    who = [patient.sex]
+    who: list[str] = [patient.sex]
     if patient.ethnicity:
         who.insert(0, patient.ethnicity.text)
     lines = ["Patient: " + ", ".join(who)]

@@ -292,7 +292,8 @@ def import_partition(tasks: list[Task], _shared: Any = None) -> list[PatientResu
 def import_patient(patient: str, lines: list[Line], doi: str | None, lenient: bool) -> PatientResult:
     """One patient's resources to a case file (YAML), checked as ``fhirconv import`` checks a file
     (``lenient``: lines that break FHIR's rules are reported and left out, as with --lenient)."""
-    from fhirconv.importing.reader import Unmapped, case_to_yaml, import_entries, line_entry
+    from fhirconv.importing.reader import case_to_yaml, import_entries, line_entry
+    from fhirconv.mapping.reading import Unmapped
 
     problems: list[Unmapped] | None = [] if lenient else None
     try:

@@ -277,12 +277,12 @@ def push(
                 try:
                     results = read_response(bundle, client.transaction(bundle))
                 except ServerRejected as err:
-                    parts = smaller_parts(err, bundle, label, source)
-                    if parts:
+                    smaller = smaller_parts(err, bundle, label, source)
+                    if smaller:
                         # Refused whole, nothing of it was stored: send the same entries in parts.
                         index -= 1
-                        transactions[index : index + 1] = [(source, part) for part in parts]
-                        ledger.split(index, len(parts))
+                        transactions[index : index + 1] = [(source, part) for part in smaller]
+                        ledger.split(index, len(smaller))
                         continue
                     advance(entries)
                     ledger.mark(index - 1, State.REJECTED)
@@ -374,7 +374,8 @@ def import_pulled(
     (``meta.versionId``, ``meta.lastUpdated``) out.
     """
     from fhirconv.fileio import dump_json
-    from fhirconv.importing.reader import Unmapped, import_entries, read_entries
+    from fhirconv.importing.reader import import_entries, read_entries
+    from fhirconv.mapping.reading import Unmapped
 
     problems: list[Unmapped] | None = [] if lenient else None
     try:

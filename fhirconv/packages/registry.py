@@ -120,17 +120,18 @@ def _one(http: Any, base: str, name: str, version: str | None, wanted_by: str | 
     if not versions:
         raise RegistryFailure(f"{base}/{name}: the registry lists no versions of {name}")
     note = ""
-    chosen = version
-    if chosen is None:
+    if version is None:
         latest = meta.get("dist-tags", {}).get("latest") if isinstance(meta.get("dist-tags"), dict) else None
-        chosen = latest if latest in versions else nearest_version("9999", list(versions))
-    elif chosen not in versions:
+        chosen = latest if isinstance(latest, str) and latest in versions else None
+        chosen = chosen or nearest_version("9999", list(versions))
+    elif version not in versions:
         if wanted_by is None:
             shown = ", ".join(sorted(versions, key=lambda v: v)[-8:])
-            raise InputError(f"{name}@{chosen} is not published on {base} (versions include: {shown})")
-        substitute = nearest_version(chosen, list(versions))
-        note = f"{wanted_by} asks for {chosen}, which {base} does not publish: took the nearest, {substitute}"
-        chosen = substitute
+            raise InputError(f"{name}@{version} is not published on {base} (versions include: {shown})")
+        chosen = nearest_version(version, list(versions))
+        note = f"{wanted_by} asks for {version}, which {base} does not publish: took the nearest, {chosen}"
+    else:
+        chosen = version
     folder = find_in_cache(name, chosen)
     if folder is not None:
         return Installed(name, chosen, "cached", note, folder)

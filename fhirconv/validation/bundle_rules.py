@@ -38,7 +38,7 @@ def check(walk: Walk) -> list[Issue]:
         if bundle.get("resourceType") != "Bundle":
             continue
         btype = bundle.get("type")
-        entries = bundle.get("entry") if isinstance(bundle.get("entry"), list) else []
+        entries = _list(bundle, "entry")
         if btype not in ("transaction", "batch"):
             issues.extend(_absolute_full_urls(entries, scope.path))
         if isinstance(btype, str):
@@ -70,10 +70,16 @@ def _absolute_full_urls(entries: list[Any], at: str) -> list[Issue]:
 _PAGING = ("first", "previous", "next", "last")
 
 
+def _list(bundle: dict[str, Any], key: str) -> list[Any]:
+    """``bundle[key]`` when it is a list; any other value the schema layer reports."""
+    value = bundle.get(key)
+    return value if isinstance(value, list) else []
+
+
 def _links(bundle: dict[str, Any], btype: str, at: str) -> list[Issue]:
     issues = []
     pages = btype in ("searchset", "history")
-    links = bundle.get("link") if isinstance(bundle.get("link"), list) else []
+    links = _list(bundle, "link")
     seen: dict[str, int] = {}
     for index, link in enumerate(links):
         relation = link.get("relation") if isinstance(link, dict) else None
@@ -109,7 +115,7 @@ def _links(bundle: dict[str, Any], btype: str, at: str) -> list[Issue]:
 
 def _searchset(bundle: dict[str, Any], entries: list[Any], at: str) -> list[Issue]:
     issues = []
-    links = bundle.get("link") if isinstance(bundle.get("link"), list) else []
+    links = _list(bundle, "link")
     self_url = None
     for link in links:
         if isinstance(link, dict) and link.get("relation") == "self" and isinstance(link.get("url"), str):

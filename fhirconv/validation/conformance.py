@@ -46,7 +46,7 @@ class Conformance:
     def structure(self, url: str) -> dict[str, Any] | None:
         """The pruned definition of a profile or extension, or None when nothing here defines it."""
         url = strip_version(url)
-        found = definitions.profiles().get(url)
+        found: dict[str, Any] | None = definitions.profiles().get(url)
         if found is not None:
             return found
         raw = self._package_resource("StructureDefinition", url)

@@ -60,14 +60,14 @@ def unexpandable_reason(url: str) -> str:
 
 
 @cache
-def profiles() -> dict[str, Any]:
+def profiles() -> dict[str, dict[str, Any]]:
     """mCODE STU4 profiles and the extension definitions they use, by canonical URL."""
     data: dict[str, Any] = _load("profiles.json.gz")
     return data
 
 
 @cache
-def core_profiles() -> dict[str, Any]:
+def core_profiles() -> dict[str, dict[str, Any]]:
     """The other profiles and extension definitions of the R4 core (vital signs, SimpleQuantity, ...)."""
     data: dict[str, Any] = _load("core-profiles.json.gz")
     return data

@@ -213,7 +213,7 @@ def evaluate(
     if fhirpath_steps.TYPE_MODEL["set"] and not TypeInfo.model:
         # A compiled ``is`` ran before fhirpathpy was loaded; fhirpathpy's own would have set it.
         TypeInfo.model = _model()
-    node = ResourceNode.create_node(value, base)  # type: ignore[no-untyped-call]
+    node = ResourceNode.create_node(value, base)
     result: list[Any] = compiled(expression)(node, {"resource": resource, "rootResource": root})
     return result
 

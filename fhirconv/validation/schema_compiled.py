@@ -244,7 +244,7 @@ def _definition(name: str) -> dict[str, Any]:
 
     one = {name: _strip_descriptions(copy.deepcopy(_raw()[name]))}
     _fix_errata(one)  # adds _canonical twins, 4.0.1, and the (?a) that rust_pattern reads
-    body = one[name]
+    body: dict[str, Any] = one[name]
     stack: list[Any] = [body]
     while stack:
         node = stack.pop()

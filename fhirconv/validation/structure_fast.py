@@ -71,7 +71,9 @@ class Plan(NamedTuple):
 @cache
 def plan(ctx: Context) -> Plan | None:
     sd = definitions.core_types().get(ctx.sd)
-    slot = sd["children"].get(ctx.path) if sd is not None else None
+    if sd is None:
+        return None
+    slot = sd["children"].get(ctx.path)
     if slot is None:
         return None
     keys_of: dict[str, list[tuple[str, str]]] = {}

@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from fhirconv.validation import definitions, fastpaths, schema_compiled, structure_fast
-from fhirconv.validation.elements import PRIMITIVES, resolve
+from fhirconv.validation.elements import PRIMITIVES, Child, resolve
 from fhirconv.validation.issues import Issue, Layer, error, information
 from fhirconv.validation.paths import iter_resources, join
 from fhirconv.validation.walker import Walk
@@ -183,9 +183,9 @@ _JSON_TYPES = {
 }
 
 
-def _expected(kind: str, element: Any, message: str) -> str | None:
+def _expected(kind: str, element: Child | bool | None, message: str) -> str | None:
     """What JSON the element needs, when pydantic's complaint is about the JSON kind of a value."""
-    type_code = element.type if isinstance(element, tuple) else ""
+    type_code = element.type if isinstance(element, Child) else ""
     if kind in _JSON_TYPES:
         return _JSON_TYPES[kind]
     if kind == "json_invalid" or (kind == "model_validation_format" and "but got type <class" in message):
