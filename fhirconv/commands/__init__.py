@@ -6,14 +6,15 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from fhirconv.commands import cases, igs, importing, server, timeline, validate
+    from fhirconv.commands import cases, igs, importing, pull, push, timeline, validate
 
     for command in [
         *cases.COMMANDS,
         *validate.COMMANDS,
         *igs.COMMANDS,
         *importing.COMMANDS,
-        *server.COMMANDS,
+        push.push,
+        pull.pull,
         *timeline.COMMANDS,
     ]:
         group.add_command(command)
