@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from typing import Literal
 
 from fhirconv.errors import MappingError
 from fhirconv.mapping.attach import attach
-from fhirconv.mapping.common import JSON, case_urn, digest, full_url, report_url, resource_id
+from fhirconv.mapping.common import JSON, case_urn, copy_json, digest, full_url, report_url, resource_id
 from fhirconv.mapping.conditions import (
     condition_kind,
     from_primary_condition,
@@ -157,7 +156,7 @@ def case_from_resources(
             # Nothing in the case model is a condition without saying which.
             reader.report(f"{loc}.code", "missing code", "a Condition with no code is not imported")
             continue
-        work_copy = copy.deepcopy(resource)
+        work_copy = copy_json(resource)
         drop_generated(work_copy)
         drop_bookkeeping(work_copy)
         work.append((loc, work_copy, url))
