@@ -69,6 +69,8 @@ class TerminologyTable:
                 raise TerminologyError(f"terminology table: {concept.system}|{concept.code} appears twice")
             self._by_key[concept.key] = concept
             self._by_code[(concept.system, concept.code)] = concept
+        # Asked once per resource validated (NDJSON: once a line): computed once.
+        self._systems = frozenset(system for system, _ in self._by_code)
         for concept in concepts:
             if concept.is_alias and concept.meaning not in self._by_key:
                 raise TerminologyError(
@@ -94,7 +96,7 @@ class TerminologyTable:
         return self._by_code.get((system, code))
 
     def systems(self) -> frozenset[str]:
-        return frozenset(system for system, _ in self._by_code)
+        return self._systems
 
 
 def parse_table(text: str) -> TerminologyTable:
