@@ -51,6 +51,7 @@ class Profile:
     root: PElement
     kind: str = "resource"
     context: list[tuple[str, str]] = field(default_factory=list)  # an extension's contexts of use
+    version: str | None = None  # the definition's business version (StructureDefinition.version)
 
 
 def compile_profile(data: dict[str, Any]) -> Profile | None:
@@ -104,6 +105,7 @@ def compile_profile(data: dict[str, Any]) -> Profile | None:
         root,
         data.get("kind", "resource"),
         contexts,
+        data.get("version"),
     )
 
 

@@ -48,12 +48,23 @@ def check(walk: Walk, conformance: Conformance = BUILT_IN, strict_profiles: bool
         for index, url in enumerate(claimed):
             if not isinstance(url, str):
                 continue
-            canonical = url.split("|", 1)[0]
+            canonical, _, version = url.partition("|")
             where = f"{scope.path}.meta.profile[{index}]"
             profile = conformance.profile(canonical)
             if profile is None:
                 issues.append(_unavailable(canonical, where, conformance, strict_profiles))
                 continue
+            if version and not _same_version(version, profile.version):
+                make = error if strict_profiles else information
+                issues.append(
+                    make(
+                        Layer.PROFILE,
+                        where,
+                        f"profile {canonical} version {version} is not available: checked against "
+                        f"version {profile.version} (load the package of version {version} with --ig)",
+                        "profile-version-unavailable",
+                    )
+                )
             if profile.type != scope.resource.get("resourceType"):
                 issues.append(
                     error(
@@ -69,6 +80,12 @@ def check(walk: Walk, conformance: Conformance = BUILT_IN, strict_profiles: bool
             checker.element(scope.resource, profile.root, scope.path)
             issues.extend(checker.issues)
     return issues
+
+
+def _same_version(wanted: str, loaded: str | None) -> bool:
+    """Whether the loaded definition is the version a canonical asks for: the same, or one of the
+    releases a shorter version names (4.0 -> 4.0.1), as canonical references match versions."""
+    return loaded is None or loaded == wanted or loaded.startswith(wanted + ".")
 
 
 def _unavailable(canonical: str, where: str, conformance: Conformance, strict: bool) -> Issue:

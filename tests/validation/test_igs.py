@@ -141,6 +141,35 @@ def test_vital_signs_code_pattern():
     assert any(i.rule in ("profile-pattern", "profile-slice-min") for i in found), found
 
 
+@pytest.mark.parametrize(
+    ("version", "said"), [("4.0.1", False), ("4.0", False), ("3.0.2", True), ("4.0.10", True)]
+)
+def test_a_profile_version_not_loaded_is_said_and_the_loaded_one_checked(version, said):
+    bp = r4_example("Observation-blood-pressure")
+    bp["meta"]["profile"] = [f"http://hl7.org/fhir/StructureDefinition/vitalsigns|{version}"]
+    del bp["category"]  # the loaded version (4.0.1) still checks: VSCat is 1..1
+    issues = validate_resource(copy.deepcopy(bp))
+    assert ("profile-cardinality", "Observation.category") in {(i.rule, i.location) for i in errors(issues)}
+    rule = "profile-version-unavailable"
+    noted = [(i.severity.value, i.location, i.message) for i in issues if i.rule == rule]
+    assert noted == (
+        [
+            (
+                "information",
+                "Observation.meta.profile[0]",
+                f"profile http://hl7.org/fhir/StructureDefinition/vitalsigns version {version} is not "
+                f"available: checked against version 4.0.1 (load the package of version {version} with --ig)",
+            )
+        ]
+        if said
+        else []
+    )
+    strict = validate_resource(bp, strict_profiles=True)
+    assert [i.severity.value for i in strict if i.rule == "profile-version-unavailable"] == (
+        ["error"] if said else []
+    )
+
+
 # -- slicing through the type profile -------------------------------------------------------
 
 
