@@ -332,7 +332,9 @@ def from_imaging_study(reader: Reader, resource: JSON, loc: str) -> JSON:
         out["date"] = date
     sites = resource.get("bodySite") or []
     if sites:
-        term, _ = reader.body_site(sites[0], f"{loc}.bodySite[0]")
+        # The case model holds no side for a study (its findings have one): the site alone is
+        # read, and a laterality qualifier on it is left to be reported as not mapped.
+        term = reader.term(sites[0], f"{loc}.bodySite[0]")
         if term:
             out["body_site"] = term
     note = reader.note(resource, loc)
@@ -355,7 +357,9 @@ def from_imaging_finding(reader: Reader, resource: JSON, loc: str) -> tuple[str 
     reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
     reader.date(resource, "effective", loc)  # the study's date
     out: JSON = {"description": resource.pop("valueString", None)}
-    _, side = reader.body_site(resource.get("bodySite"), f"{loc}.bodySite")
+    site = resource.get("bodySite")
+    # A finding holds a side and no site: a site named here is left to be reported as not mapped.
+    side = reader.laterality(site, f"{loc}.bodySite") if isinstance(site, dict) else None
     if side:
         out["laterality"] = side
     for component in resource.get("component") or []:

@@ -147,3 +147,49 @@ def test_the_source_the_resources_share_is_recorded_once():
     assert len(sources) == 1 and sources.pop().startswith("urn:uuid:")
     again = import_entries([(f"e{i}", e["resource"], e["fullUrl"]) for i, e in enumerate(exported["entry"])])
     assert again.unmapped == [] and again.case == result.case
+
+
+def test_a_side_on_an_imaging_study_site_is_reported_not_dropped():
+    """The case model holds no side for a study (only for its findings): a laterality qualifier
+    on the study's body site is listed as not mapped, never taken and lost."""
+    from fhirconv.mapping.reading import LATERALITY_EXT
+    from fhirconv.terminology import table
+
+    bundle = json.loads((EXAMPLES / "case1.bundle.json").read_text())
+    studies = [
+        (i, e["resource"])
+        for i, e in enumerate(bundle["entry"])
+        if e["resource"]["resourceType"] == "Procedure" and e["resource"].get("bodySite")
+        and e["resource"].get("category", {}).get("text") == "imaging study"
+    ]
+    assert studies
+    index, study = studies[0]
+    left = {"coding": [table().get("laterality.left").coding()]}
+    study["bodySite"][0]["extension"] = [{"url": LATERALITY_EXT, "valueCodeableConcept": left}]
+    result = _import(bundle, doi=None)
+    assert [(u.location, u.reason) for u in result.unmapped] == [
+        (f"Bundle.entry[{index}].resource.bodySite[0].extension", "not mapped")
+    ]
+    assert result.case == _import(json.loads((EXAMPLES / "case1.bundle.json").read_text()), doi=None).case
+
+
+def test_a_site_on_an_imaging_finding_is_reported_not_dropped():
+    """A finding holds a side and no site: the site's code is listed as not mapped, the side kept."""
+    from fhirconv.terminology import table
+
+    original = json.loads((EXAMPLES / "case1.bundle.json").read_text())
+    bundle = copy.deepcopy(original)
+    findings = [
+        (i, e["resource"])
+        for i, e in enumerate(bundle["entry"])
+        if e["resource"]["resourceType"] == "Observation" and e["resource"].get("partOf")
+        and isinstance(e["resource"].get("bodySite"), dict)
+    ]
+    assert findings
+    index, finding = findings[0]
+    finding["bodySite"]["coding"] = [table().get("site.left_breast").coding()]
+    result = _import(bundle, doi=None)
+    assert [(u.location, u.reason) for u in result.unmapped] == [
+        (f"Bundle.entry[{index}].resource.bodySite.coding", "not mapped")
+    ]
+    assert result.case == _import(original, doi=None).case
