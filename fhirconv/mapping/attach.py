@@ -78,8 +78,17 @@ def attach(
         elif kind == "recurrence" and owner in primaries:
             primaries[owner]["recurrences"].append(fragment)
         elif kind == "finding" and owner in studies:
+            date, study_date = fragment.pop("_date", None), studies[owner].get("date")
+            if date is not None and date != study_date:
+                reader.report(
+                    f"{at}.effective[x]",
+                    "not mapped",
+                    f"the finding's date {date} is not its study's ({study_date or 'none'}): "
+                    "the case model dates a finding by its study",
+                )
             studies[owner]["findings"].append(fragment)
         else:
+            fragment.pop("_date", None)
             reader.report(at, "not mapped", f"a {kind} that names no {_OWNERS[kind]} of the bundle")
     for therapy in lists["therapies"]:
         part_of = therapy.pop("_part_of", None)

@@ -216,7 +216,9 @@ def from_primary_condition(reader: Reader, resource: JSON, loc: str) -> JSON:
     key = reader.concept_key(resource.get("clinicalStatus"), f"{loc}.clinicalStatus", "clinical.")
     if key and key != "clinical.active":
         out["clinical_status"] = key.removeprefix("clinical.")
-    reader.concept_key(resource.get("verificationStatus"), f"{loc}.verificationStatus", "verification.")
+    # A primary cancer in the case model is confirmed: any other verification is reported.
+    verification = resource.get("verificationStatus")
+    reader.concept_key(verification, f"{loc}.verificationStatus", "verification.confirmed")
     out["condition"] = reader.term(resource.get("code"), f"{loc}.code")
     sites = resource.get("bodySite") or []
     for i, site in enumerate(sites[:2]):

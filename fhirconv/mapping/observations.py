@@ -355,8 +355,11 @@ def from_imaging_finding(reader: Reader, resource: JSON, loc: str) -> tuple[str 
         reader.concept_key(category, f"{loc}.category[{i}]", "category.imaging")
     take_text(resource, "code")
     reader.ref(resource.get("subject"), f"{loc}.subject", ("Patient",))
-    reader.date(resource, "effective", loc)  # the study's date
-    out: JSON = {"description": resource.pop("valueString", None)}
+    # A finding is dated by its study: a date of its own is compared when the two meet.
+    out: JSON = {
+        "description": resource.pop("valueString", None),
+        "_date": reader.date(resource, "effective", loc),
+    }
     site = resource.get("bodySite")
     # A finding holds a side and no site: a site named here is left to be reported as not mapped.
     side = reader.laterality(site, f"{loc}.bodySite") if isinstance(site, dict) else None

@@ -193,3 +193,50 @@ def test_a_site_on_an_imaging_finding_is_reported_not_dropped():
         (f"Bundle.entry[{index}].resource.bodySite.coding", "not mapped")
     ]
     assert result.case == _import(original, doi=None).case
+
+
+def test_a_finding_dated_apart_from_its_study_is_reported():
+    """The case model dates a finding by its study: another date on the finding is listed."""
+    original = json.loads((EXAMPLES / "case1.bundle.json").read_text())
+    bundle = copy.deepcopy(original)
+    findings = [
+        (i, e["resource"])
+        for i, e in enumerate(bundle["entry"])
+        if e["resource"]["resourceType"] == "Observation" and e["resource"].get("partOf")
+        and e["resource"].get("effectiveDateTime")
+    ]
+    assert findings
+    index, finding = findings[0]
+    study_date = finding["effectiveDateTime"]
+    finding["effectiveDateTime"] = "2001-02-03"
+    result = _import(bundle, doi=None)
+    assert [(u.location, u.message) for u in result.unmapped] == [
+        (
+            f"Bundle.entry[{index}].resource.effective[x]",
+            f"the finding's date 2001-02-03 is not its study's ({study_date}): "
+            "the case model dates a finding by its study",
+        )
+    ]
+    assert result.case == _import(original, doi=None).case
+
+
+def test_a_provisional_primary_cancer_is_reported():
+    """The case model's primary cancers are confirmed ones: a provisional one says so."""
+    from fhirconv.terminology import table
+
+    original = json.loads((EXAMPLES / "case1.bundle.json").read_text())
+    bundle = copy.deepcopy(original)
+    primaries = [
+        (i, e["resource"])
+        for i, e in enumerate(bundle["entry"])
+        if e["resource"]["resourceType"] == "Condition"
+        and "primary" in json.dumps(e["resource"].get("meta", {})).lower()
+    ]
+    assert primaries
+    index, primary = primaries[0]
+    primary["verificationStatus"] = {"coding": [table().get("verification.provisional").coding()]}
+    result = _import(bundle, doi=None)
+    assert [(u.location, u.reason) for u in result.unmapped] == [
+        (f"Bundle.entry[{index}].resource.verificationStatus", "not mapped")
+    ]
+    assert result.case == _import(original, doi=None).case
