@@ -350,7 +350,10 @@ def _assemble(
         elif rtype == "Observation":
             kind = _observation_kind(resource)
             if kind == "age":
-                lists["ages"].append(from_age_observation(reader, resource, loc))
+                age = from_age_observation(reader, resource, loc)
+                if age is None:
+                    continue  # reported as a whole
+                lists["ages"].append(age)
             elif kind == "vital":
                 data["vital_status"] = from_vital_status(reader, resource, loc)
             elif kind == "size":

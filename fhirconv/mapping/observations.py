@@ -286,12 +286,9 @@ def from_tumor_marker(reader: Reader, resource: JSON, loc: str) -> JSON | None:
     date = reader.date(resource, "effective", loc)
     if date:
         out["date"] = date
-    quantity = resource.get("valueQuantity")
-    percent = isinstance(quantity, dict) and "%" in (quantity.get("code"), quantity.get("unit"))
-    if isinstance(quantity, dict) and percent and isinstance(quantity.get("value"), int | float):
-        out["percent"] = quantity.pop("value")
-        for k in ("unit", "system", "code"):
-            quantity.pop(k, None)
+    percent = reader.quantity(resource.get("valueQuantity"), {"unit.percent": 1})
+    if percent is not None:
+        out["percent"] = percent
     result = _result(reader, resource.get("valueCodeableConcept"), f"{loc}.valueCodeableConcept")
     for i, interpretation in enumerate(resource.get("interpretation") or []):
         result = result or _result(reader, interpretation, f"{loc}.interpretation[{i}]")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 
 from fhirconv.errors import MappingError
 from fhirconv.mapping.common import (
@@ -314,7 +315,13 @@ def from_report_document(reader: Reader, resource: JSON, loc: str) -> tuple[JSON
     return report, title if isinstance(title, str) else None
 
 
-def from_age_observation(reader: Reader, resource: JSON, loc: str) -> JSON:
+def from_age_observation(reader: Reader, resource: JSON, loc: str) -> JSON | None:
+    years = reader.quantity(resource.get("valueQuantity"), {"unit.year": 1}, whole=True)
+    if years is None:
+        # Reported whole: read anyway, months would become years.
+        said = json.dumps(resource.get("valueQuantity"), ensure_ascii=False)
+        reader.report(loc, "not mapped", f"an age that is not a whole number of years: {said}")
+        return None
     out: JSON = reader.fact(resource, loc)
     resource.pop("status", None)
     resource.pop("code")
@@ -322,11 +329,7 @@ def from_age_observation(reader: Reader, resource: JSON, loc: str) -> JSON:
     date = reader.date(resource, "effective", loc)
     if date:
         out["date"] = date
-    quantity = resource.get("valueQuantity")
-    if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
-        out["age_years"] = int(quantity.pop("value"))
-        for key in ("unit", "system", "code"):
-            quantity.pop(key, None)
+    out["age_years"] = int(years)
     for component in resource.get("component") or []:
         if isinstance(component, dict) and text_of(component.get("code")) == EVENT_CODE:
             out["event"] = component.pop("valueString", None)

@@ -265,6 +265,30 @@ class Reader:
             return "\n\n".join(plain)
         return plain[0] if plain else None
 
+    def quantity(self, quantity: Any, units: dict[str, float], *, whole: bool = False) -> int | float | None:
+        """Take a Quantity's value in the unit the case model holds: ``units`` maps table keys
+        of units (``unit.mm``) to the factor into it.  A quantity in another unit, or one that
+        does not say its unit, is not taken: it stays to be reported as not mapped, rather than
+        be read in the wrong unit.  ``whole``: only a whole number is taken.
+        """
+        if not isinstance(quantity, dict):
+            return None
+        value = quantity.get("value")
+        if not isinstance(value, int | float) or isinstance(value, bool) or (whole and value != int(value)):
+            return None
+        code, system = quantity.get("code"), quantity.get("system")
+        for key, factor in units.items():
+            unit = table().get(key)
+            if code is not None:
+                known = code == unit.code and system in (None, unit.system)
+            else:  # the unit's words alone: its code or a display
+                known = system in (None, unit.system) and quantity.get("unit") in (unit.code, *unit.displays)
+            if known:
+                for k in ("value", "unit", "system", "code"):
+                    quantity.pop(k, None)
+                return value if factor == 1 else value * factor
+        return None
+
     def date(self, resource: JSON, prefix: str, loc: str) -> str | None:
         """``{prefix}DateTime``, or a ``{prefix}Period`` that starts and ends on the same partial date."""
         value = resource.pop(f"{prefix}DateTime", None)

@@ -127,15 +127,9 @@ def size_from_components(reader: Reader, resource: JSON, loc: str) -> JSON:
         key = reader.concept_key(component.get("code"), f"{loc}.component[{i}].code", "size.")
         if key not in ("size.longest_dimension", "size.other_dimension"):
             continue
-        quantity = component.get("valueQuantity")
-        if isinstance(quantity, dict) and isinstance(quantity.get("value"), int | float):
-            value = float(quantity.pop("value"))
-            unit = quantity.get("code")
-            if unit == "mm":
-                value /= 10
-            for k in ("unit", "system", "code"):
-                quantity.pop(k, None)
-            dimensions.append(value)
+        value = reader.quantity(component.get("valueQuantity"), {"unit.cm": 1, "unit.mm": 0.1})
+        if value is not None:
+            dimensions.append(float(value))
     return {"dimensions_cm": dimensions} if dimensions else {}
 
 

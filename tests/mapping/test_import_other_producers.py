@@ -8,6 +8,8 @@ import re
 import uuid
 from pathlib import Path
 
+import pytest
+
 from fhirconv.importing.reader import import_entries, read_entries
 from fhirconv.mapping.common import short_slug
 
@@ -240,3 +242,74 @@ def test_a_provisional_primary_cancer_is_reported():
         (f"Bundle.entry[{index}].resource.verificationStatus", "not mapped")
     ]
     assert result.case == _import(original, doi=None).case
+
+
+def _first(bundle, test):
+    return next((i, e["resource"]) for i, e in enumerate(bundle["entry"]) if test(e["resource"]))
+
+
+def _size_observation(resource):
+    return resource["resourceType"] == "Observation" and any(
+        "valueQuantity" in c and c["valueQuantity"].get("code") == "cm" for c in resource.get("component", [])
+    )
+
+
+def test_a_tumour_size_in_millimetres_is_read_in_centimetres():
+    original = json.loads((EXAMPLES / "case1.bundle.json").read_text())
+    bundle = copy.deepcopy(original)
+    _, size = _first(bundle, _size_observation)
+    for component in size["component"]:
+        quantity = component.get("valueQuantity")
+        if quantity and quantity.get("code") == "cm":
+            quantity.update(value=round(quantity["value"] * 10, 6), unit="mm", code="mm")
+    result = _import(bundle, doi=None)
+    assert result.unmapped == [] and result.case == _import(original, doi=None).case
+
+
+@pytest.mark.parametrize(
+    "quantity",
+    [
+        {"value": 2, "unit": "in", "system": "http://unitsofmeasure.org", "code": "[in_i]"},
+        {"value": 2, "unit": "cm", "system": "http://example.org/units", "code": "cm"},
+        {"value": 2},
+    ],
+    ids=["inches", "another system", "no unit"],
+)
+def test_a_tumour_size_in_another_unit_or_none_is_reported_not_read_as_centimetres(quantity):
+    bundle = json.loads((EXAMPLES / "case1.bundle.json").read_text())
+    index, size = _first(bundle, _size_observation)
+    at = next(i for i, c in enumerate(size["component"]) if c.get("valueQuantity", {}).get("code") == "cm")
+    size["component"][at]["valueQuantity"] = quantity
+    result = _import(bundle, doi=None)
+    assert [u.location for u in result.unmapped] == [
+        f"Bundle.entry[{index}].resource.component[{at}].valueQuantity"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "taken"),
+    [
+        ({"value": 45, "unit": "year", "system": "http://unitsofmeasure.org", "code": "a"}, True),
+        ({"value": 45, "unit": "years"}, True),
+        ({"value": 45, "unit": "month", "system": "http://unitsofmeasure.org", "code": "mo"}, False),
+        ({"value": 45.5, "unit": "year", "system": "http://unitsofmeasure.org", "code": "a"}, False),
+    ],
+    ids=["years", "years in words", "months", "not whole"],
+)
+def test_an_age_is_taken_in_whole_years_only(quantity, taken):
+    bundle = json.loads((EXAMPLES / "case1.bundle.json").read_text())
+    index, age = _first(
+        bundle, lambda r: r["resourceType"] == "Observation" and r.get("valueQuantity", {}).get("code") == "a"
+    )
+    age["valueQuantity"] = quantity
+    result = _import(bundle, doi=None)
+    if taken:
+        assert result.unmapped == [] and 45 in [a.age_years for a in result.case.ages]
+    else:
+        assert [(u.location, u.message) for u in result.unmapped] == [
+            (
+                f"Bundle.entry[{index}].resource",
+                f"an age that is not a whole number of years: {json.dumps(quantity)}",
+            )
+        ]
+        assert result.case.ages == ()
