@@ -55,6 +55,7 @@ from fhirconv.mapping.patient import (
     to_patient,
     to_report_document,
     to_vital_status_observation,
+    vital_from_patient,
 )
 from fhirconv.mapping.procedures import from_procedure, to_procedure_resources
 from fhirconv.mapping.reading import Reader, Unmapped, drop_bookkeeping, has_code, text_of
@@ -453,6 +454,7 @@ def _assemble(
         reader.leftover(resource, loc, originals.get(id(resource)))
     pending = [(kind, tumors.get(owner or "", owner), fragment, at) for kind, owner, fragment, at in pending]
     attach(reader, lists, primaries, conditions, stagings, members, groups, studies, regimens, pending)
+    vital_from_patient(reader, data, patient_loc)
     for key, items in lists.items():
         if items:
             data[key] = items

@@ -68,13 +68,11 @@ def to_patient(case: Case) -> JSON:
     resource["name"] = [{"extension": [{"url": DATA_ABSENT_REASON, "valueCode": "masked"}]}]
     resource["gender"] = case.patient.sex
     vital = case.vital_status
-    if vital and vital.status == "deceased":
-        if vital.date:
-            resource["deceasedDateTime"] = vital.date
-        else:
-            resource["deceasedBoolean"] = True
-    elif vital and vital.status == "alive":
-        resource["deceasedBoolean"] = False
+    deceased = deceased_value(vital.status, vital.date) if vital else None
+    if isinstance(deceased, str):
+        resource["deceasedDateTime"] = deceased
+    elif deceased is not None:
+        resource["deceasedBoolean"] = deceased
     return resource
 
 
@@ -204,13 +202,63 @@ def from_patient(reader: Reader, resource: JSON, loc: str) -> JSON:
         if note is not None:
             out["note"] = note
             resource.pop("text")
-    # Derived from the vital status, or the withheld name: checked by the export's own tests.
+    # Compared with the vital status once it is read (see vital_from_patient).
     for key in ("deceasedBoolean", "deceasedDateTime"):
-        resource.pop(key, None)
+        if key in resource:
+            out["_deceased"] = resource.pop(key)
+    # The withheld name: checked by the export's own tests.
     for name in resource.get("name") or []:
         if isinstance(name, dict) and _is_masked(name):
             name.clear()
     return out
+
+
+def vital_from_patient(reader: Reader, data: JSON, loc: str) -> None:
+    """The Patient's ``deceased[x]`` against the case's vital status.
+
+    fhirconv writes ``deceased[x]`` from the vital status, and a Patient that agrees with it
+    adds nothing.  Without a vital status (other producers: Synthea's dead patients carry only
+    ``deceasedDateTime``), the Patient's word becomes the vital status; where the two disagree,
+    the vital status is kept and the Patient's word listed as not mapped.
+    """
+    said = data["patient"].pop("_deceased", None)
+    if said is None:
+        return
+    where = f"{loc}.deceased{'DateTime' if isinstance(said, str) else 'Boolean'}"
+    if isinstance(said, str):
+        status: JSON = {"status": "deceased", "date": reader.partial_date(said, where)}
+    elif isinstance(said, bool):
+        status = {"status": "deceased" if said else "alive"}
+    else:
+        reader.report(where, "not mapped", _short_json(said))
+        return
+    vital = data.get("vital_status")
+    if vital is None:
+        ident = reader.assign("Patient.deceased", "vital-status")
+        data["vital_status"] = {"id": ident, "sources": data["patient"]["sources"], **status}
+        return
+    written = deceased_value(vital.get("status"), vital.get("date"))
+    if written != said:
+        reader.report(
+            where,
+            "not mapped",
+            f"{_short_json(said)}: the vital status says {vital.get('status')}"
+            + (f" ({vital['date']})" if vital.get("date") else "")
+            + "; kept the vital status",
+        )
+
+
+def deceased_value(status: str | None, date: str | None) -> str | bool | None:
+    """What the export writes in Patient.deceased[x] for a vital status: the twin of the reading."""
+    if status == "deceased":
+        return date if date else True
+    if status == "alive":
+        return False
+    return None
+
+
+def _short_json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _is_masked(name: JSON) -> bool:

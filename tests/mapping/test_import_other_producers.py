@@ -12,6 +12,7 @@ import pytest
 
 from fhirconv.importing.reader import import_entries, read_entries
 from fhirconv.mapping.common import short_slug
+from fhirconv.mapping.patient import VITAL_CODE
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 JENNY = DATA / "mcode-examples" / "Bundle-mcode-patient-bundle-jenny-m.json"
@@ -313,3 +314,52 @@ def test_an_age_is_taken_in_whole_years_only(quantity, taken):
             )
         ]
         assert result.case.ages == ()
+
+
+def _vital_status_entry(resource):
+    return resource["resourceType"] == "Observation" and resource.get("code", {}).get("text") == VITAL_CODE
+
+
+def test_a_patient_s_death_without_a_vital_status_observation_becomes_the_vital_status():
+    """Synthea's dead patients say so only in Patient.deceasedDateTime: it must not be lost."""
+    original = json.loads((EXAMPLES / "case1.bundle.json").read_text())
+    bundle = copy.deepcopy(original)
+    index, _ = _first(bundle, _vital_status_entry)
+    del bundle["entry"][index]
+    patient = _first(bundle, lambda r: r["resourceType"] == "Patient")[1]
+    assert "deceasedDateTime" in patient
+    result = _import(bundle, doi=None)
+    assert result.unmapped == []
+    before = _import(original, doi=None).case.vital_status
+    after = result.case.vital_status
+    died = ("deceased", patient["deceasedDateTime"])
+    assert (after.status, after.date) == (before.status, before.date) == died
+
+
+def test_a_patient_s_death_that_the_vital_status_contradicts_is_reported():
+    original = json.loads((EXAMPLES / "case1.bundle.json").read_text())
+    bundle = copy.deepcopy(original)
+    index, patient = _first(bundle, lambda r: r["resourceType"] == "Patient")
+    patient["deceasedDateTime"] = "2001-02-03"
+    result = _import(bundle, doi=None)
+    vital = result.case.vital_status
+    assert [(u.location, u.message) for u in result.unmapped] == [
+        (
+            f"Bundle.entry[{index}].resource.deceasedDateTime",
+            f'"2001-02-03": the vital status says deceased ({vital.date}); kept the vital status',
+        )
+    ]
+    assert result.case == _import(original, doi=None).case
+
+
+@pytest.mark.parametrize(("said", "status"), [(True, "deceased"), (False, "alive")])
+def test_a_patient_s_deceased_boolean_becomes_the_vital_status(said, status):
+    bundle = json.loads((EXAMPLES / "case1.bundle.json").read_text())
+    index, _ = _first(bundle, _vital_status_entry)
+    del bundle["entry"][index]
+    patient = _first(bundle, lambda r: r["resourceType"] == "Patient")[1]
+    del patient["deceasedDateTime"]
+    patient["deceasedBoolean"] = said
+    result = _import(bundle, doi=None)
+    assert result.unmapped == []
+    assert (result.case.vital_status.status, result.case.vital_status.date) == (status, None)
