@@ -5,11 +5,28 @@ belongs to no fact of the bundle is reported."""
 
 from __future__ import annotations
 
+import json
+
 from fhirconv.mapping.common import JSON
 from fhirconv.mapping.reading import Reader
 from fhirconv.mapping.staging import PATHOLOGICAL_PREFIXES
 
 _OWNERS = {"size": "condition or tumour", "recurrence": "primary cancer", "finding": "imaging study"}
+
+
+def _same_as_first(reader: Reader, statement: JSON, first: JSON) -> None:
+    """A regimen holds one period, status, intent, ... for all its agents, and takes them from its
+    first statement: what another statement says otherwise is listed, not dropped."""
+    for key in sorted(set(statement) | set(first)):
+        if key in ("id", "sources") or statement.get(key) == first.get(key):
+            continue
+        said, kept = (json.dumps(v, ensure_ascii=False) for v in (statement.get(key), first.get(key)))
+        reader.report(
+            reader.where.get(statement["id"]) or str(statement["id"]),
+            "not mapped",
+            f"{key} {said} is not the regimen's ({kept}, from its first agent): "
+            "the case model holds one for all the agents of a regimen",
+        )
 
 
 def _staging_kind(staging: JSON) -> str:
@@ -101,6 +118,8 @@ def attach(
         first = agents[0][0]
         regimen.update({k: v for k, v in first.items() if k != "id"})
         regimen["agents"] = [agent for _, agent in agents]
+        for other, _ in agents[1:]:
+            _same_as_first(reader, other, first)
     lists["therapies"] = [t for t in lists["therapies"] if "agents" in t]
     for item in [*conditions.values(), *studies.values()]:
         for key in ("sizes", "findings", "staging", "recurrences"):

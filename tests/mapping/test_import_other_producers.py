@@ -363,3 +363,28 @@ def test_a_patient_s_deceased_boolean_becomes_the_vital_status(said, status):
     result = _import(bundle, doi=None)
     assert result.unmapped == []
     assert (result.case.vital_status.status, result.case.vital_status.date) == (status, None)
+
+
+def test_an_agent_of_a_regimen_that_says_another_period_is_reported():
+    """A regimen holds one period for its agents, from its first statement: another is listed."""
+    original = json.loads((EXAMPLES / "case1.bundle.json").read_text())
+    bundle = copy.deepcopy(original)
+    agents = [
+        (i, e["resource"])
+        for i, e in enumerate(bundle["entry"])
+        if e["resource"]["resourceType"] == "MedicationStatement" and e["resource"].get("partOf")
+        and e["resource"].get("effectivePeriod")
+    ]
+    (_, first), (index, second) = agents[:2]
+    assert first["partOf"] == second["partOf"]
+    start = first["effectivePeriod"]["start"]
+    second["effectivePeriod"]["start"] = "2001-02-03"
+    result = _import(bundle, doi=None)
+    assert [(u.location, u.message) for u in result.unmapped] == [
+        (
+            f"Bundle.entry[{index}].resource",
+            f'period {{"start": "2001-02-03"}} is not the regimen\'s ({{"start": "{start}"}}, from its first '
+            "agent): the case model holds one for all the agents of a regimen",
+        )
+    ]
+    assert result.case == _import(original, doi=None).case
