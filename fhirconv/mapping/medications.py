@@ -37,7 +37,12 @@ _PROCEDURE_STATUS = {
 
 
 def category_text(therapy: Therapy) -> str:
-    return f"{therapy.intent} {therapy.category}" if therapy.intent else therapy.category
+    return category_words(therapy.intent, therapy.category)
+
+
+def category_words(intent: str | None, category: str) -> str:
+    """'maintenance endocrine', or the category alone: the words the statement's category says."""
+    return f"{intent} {category}" if intent else category
 
 
 def _period(therapy: Therapy) -> JSON:
@@ -315,9 +320,10 @@ def from_statement(reader: Reader, resource: JSON, loc: str) -> tuple[str | None
         regimen = regimen or reader.ref(part, f"{loc}.partOf[{i}]", ("Procedure",))
     out["status"] = _status(reader, resource, loc, STATEMENT_STATUSES)
     _reason_not_taken(reader, resource.get("statusReason") or [], out, f"{loc}.statusReason")
-    intent, category = split_category(text_of(resource.get("category")))
-    if text_of(resource.get("category")) is not None:
-        take_text(resource, "category")
+    text = text_of(resource.get("category"))
+    intent, category = split_category(text)
+    if text == category_words(intent, category):
+        take_text(resource, "category")  # words the case model holds; others stay to be listed
     out["category"] = category
     if intent:
         out["intent"] = intent

@@ -388,3 +388,17 @@ def test_an_agent_of_a_regimen_that_says_another_period_is_reported():
         )
     ]
     assert result.case == _import(original, doi=None).case
+
+
+def test_a_therapy_category_in_words_the_model_does_not_hold_is_listed():
+    original = json.loads((EXAMPLES / "case1.bundle.json").read_text())
+    bundle = copy.deepcopy(original)
+    index, statement = _first(
+        bundle,
+        lambda r: r["resourceType"] == "MedicationStatement" and r.get("category", {}).get("text") == "other",
+    )
+    statement["category"]["text"] = "radioligand"
+    result = _import(bundle, doi=None)
+    assert [(u.location, u.message) for u in result.unmapped] == [
+        (f"Bundle.entry[{index}].resource.category", '{"text": "radioligand"}')
+    ]
