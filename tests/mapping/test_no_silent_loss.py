@@ -2,7 +2,7 @@
 changes the imported case or is listed as not mapped (or the bundle is refused).
 
 A value the import takes and then throws away is a fact lost without a word whenever another
-producer's bundle says something else there; this sweep found eight such places (imaging sites
+producer's bundle says something else there; this sweep found such places (imaging sites
 and dates, a primary's verification, units of sizes and ages, a Patient's death, a regimen's
 agents, therapy categories).  What remains below in ``DERIVED`` is written by the export from
 other facts of the case and is read back from those facts, each with the reason.
