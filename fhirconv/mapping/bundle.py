@@ -65,7 +65,13 @@ from fhirconv.mapping.staging import (
     from_staging_group,
     from_tnm_category,
 )
-from fhirconv.mapping.tumors import RECURRENCE_CODE, from_recurrence, from_size_observation, from_tumor
+from fhirconv.mapping.tumors import (
+    RECURRENCE_CODE,
+    check_tumor_site,
+    from_recurrence,
+    from_size_observation,
+    from_tumor,
+)
 from fhirconv.model.case import Case
 
 BundleType = Literal["transaction", "collection"]
@@ -328,6 +334,7 @@ def _assemble(
     studies: dict[str, JSON] = {}
     regimens: dict[str, JSON] = {}
     tumors: dict[str, str] = {}  # Tumor BodyStructure id -> the condition it stands for
+    tumor_sites: list[tuple[str, str, JSON | None]] = []  # (location, condition, the Tumor's location)
     # (kind, owner, fragment, location) attached after all are read
     pending: list[tuple[str, str | None, JSON, str]] = []
     # Medications first: the therapies that name them may come earlier in the bundle.
@@ -405,6 +412,7 @@ def _assemble(
                 lists["metastases"].append(metastasis)
         elif rtype == "BodyStructure" and (tumor_of := from_tumor(reader, resource, loc)):
             tumors[reader.fact_id(resource)] = tumor_of
+            tumor_sites.append((loc, tumor_of, resource.pop("location", None)))
         elif rtype == "Specimen":
             lists["specimens"].append(from_specimen(reader, resource, loc))
         elif rtype == "Procedure":
@@ -455,6 +463,9 @@ def _assemble(
     pending = [(kind, tumors.get(owner or "", owner), fragment, at) for kind, owner, fragment, at in pending]
     attach(reader, lists, primaries, conditions, stagings, members, groups, studies, regimens, pending)
     vital_from_patient(reader, data, patient_loc)
+    for at, owner, location in tumor_sites:
+        if owner in conditions:
+            check_tumor_site(reader, location, at, conditions[owner])
     for key, items in lists.items():
         if items:
             data[key] = items

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fhirconv.mapping.common import (
     JSON,
+    LATERALITY_EXT,
     body_site,
     coded,
     condition_ref,
@@ -16,12 +20,14 @@ from fhirconv.mapping.common import (
     size_components,
     text_concept,
 )
-from fhirconv.mapping.reading import Reader, take_text, text_of
+from fhirconv.mapping.reading import LATERALITY_KEYS, Reader, meanings, take_text, text_of
 from fhirconv.model.case import Case, PrimaryCancer, Size, Term
 
 RELATED_CONDITION_EXT = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-related-condition"
 CONFIRMED_BY = "Confirmed by"
 RECURRENCE_CODE = "Cancer recurrence"
+
+
 def to_size_observation(
     case: Case, owner_id: str, index: int, size: Size, sources: tuple[str, ...], focus: JSON
 ) -> JSON:
@@ -53,9 +59,7 @@ def to_tumor(
         "resourceType": "BodyStructure",
         "id": rid,
         "meta": meta(case, sources, "mcode-tumor"),
-        "extension": [
-            {"url": RELATED_CONDITION_EXT, "valueReference": condition_ref(case, owner_id)}
-        ],
+        "extension": [{"url": RELATED_CONDITION_EXT, "valueReference": condition_ref(case, owner_id)}],
         # mCODE's body-structure identifier: use 'usual', typed as a BodyStructure identifier.
         "identifier": [
             {
@@ -84,9 +88,7 @@ def to_recurrence_observation(case: Case, primary: PrimaryCancer, recurrence_ind
         **effective(recurrence.date, allow_partial_datetime=True),
         "valueString": recurrence.description,
     }
-    components = [
-        {"code": text_concept(CONFIRMED_BY), "valueString": way} for way in recurrence.confirmed_by
-    ]
+    components = [{"code": text_concept(CONFIRMED_BY), "valueString": way} for way in recurrence.confirmed_by]
     if recurrence.size:
         components.extend(size_components(recurrence.size))
         if recurrence.size.method:
@@ -181,6 +183,46 @@ def from_tumor(reader: Reader, resource: JSON, loc: str) -> str | None:
     for identifier in resource.get("identifier") or []:
         if isinstance(identifier, dict) and identifier.get("system") == reader.report_url:
             identifier.clear()
-    resource.pop("location", None)  # the condition's own body site and laterality
     reader.ref(resource.get("patient"), f"{loc}.patient", ("Patient",))
     return owner
+
+
+def check_tumor_site(reader: Reader, location: Any, loc: str, condition: JSON) -> None:
+    """A Tumor's location is its condition's body site and laterality, which the export writes
+    there and the import reads from the condition: a location whose codes say otherwise is
+    reported (its words, text and displays, may differ)."""
+    if not isinstance(location, dict):
+        return
+    held = {key for part in ("body_site", "quadrant") for key in (condition.get(part) or {}).get("codes", [])}
+    sides = [
+        key
+        for ext in location.get("extension") or []
+        if isinstance(ext, dict) and ext.get("url") == LATERALITY_EXT
+        for key in _keys(ext.get("valueCodeableConcept"))
+    ]
+    for i, ext in enumerate(location.get("extension") or []):
+        if not (isinstance(ext, dict) and ext.get("url") == LATERALITY_EXT):
+            reader.report(
+                f"{loc}.location.extension[{i}]", "not mapped", json.dumps(ext, ensure_ascii=False)[:200]
+            )
+    other_site = any(key not in held for key in _keys(location))
+    other_side = any(LATERALITY_KEYS.get(key or "") != condition.get("laterality") for key in sides)
+    if other_site or other_side:
+        said = json.dumps(location, ensure_ascii=False)[:200]
+        what = "site" if other_site else "side"
+        reader.report(
+            f"{loc}.location",
+            "conflicting facts",
+            f"{said}: not the {what} of the condition it is a tumour of; kept the condition's",
+        )
+
+
+def _keys(concept: Any) -> list[str | None]:
+    """The table key each coding of a CodeableConcept means (None: a code the table lacks)."""
+    if not isinstance(concept, dict):
+        return []
+    keys: list[str | None] = []
+    for coding in concept.get("coding") or []:
+        meant = meanings({"coding": [coding]})
+        keys.append(meant[0] if meant else None)
+    return keys

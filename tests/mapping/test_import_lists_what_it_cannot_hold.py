@@ -227,3 +227,33 @@ def test_a_therapy_category_in_words_the_model_does_not_hold():
     at, _, result = _change(other, lambda r: r["category"].update(text="radioligand"))
     assert _listed(result, at, ".category")
     assert result.unmapped[0].message == '{"text": "radioligand"}'
+
+
+TUMOR = _of("BodyStructure", lambda r: r.get("location"))
+
+
+@pytest.mark.parametrize(
+    ("change", "what"),
+    [
+        (lambda location: location.update(_coding("site.right_breast")), "site"),
+        (
+            lambda location: location["extension"][0].update(
+                valueCodeableConcept=_coding("laterality.right")
+            ),
+            "side",
+        ),
+    ],
+    ids=["another site", "another side"],
+)
+def test_a_tumour_located_apart_from_its_condition(change, what):
+    """A Tumor's location is its condition's site: one whose codes say otherwise is reported."""
+    at, _, result = _change(TUMOR, lambda r: change(r["location"]))
+    assert _listed(result, at, ".location")
+    assert result.unmapped[0].message.endswith(
+        f": not the {what} of the condition it is a tumour of; kept the condition's"
+    )
+
+
+def test_a_tumour_location_in_other_words_is_not_reported():
+    _, _, result = _change(TUMOR, lambda r: r["location"].update(text="the left breast"))
+    assert result.unmapped == [] and result.case == _original_case()

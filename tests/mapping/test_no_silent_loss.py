@@ -51,10 +51,11 @@ DERIVED: dict[str, Allowed] = {
     "displays": lambda rtype, path, res, bundle: path.endswith(".display"),
     # The UCUM code says the unit; ``unit`` is its words.
     "a quantity's unit words": lambda rtype, path, res, bundle: path.endswith("valueQuantity.unit"),
-    # The mCODE Tumor stands for the cancer it is a tumour of: its identifier and location are
-    # written from that Condition's id and body site, and read from the Condition.
-    "the tumour's identity and site": lambda rtype, path, res, bundle: rtype == "BodyStructure"
-    and path.startswith(("identifier", "location")),
+    # The mCODE Tumor stands for the cancer it is a tumour of: its identifier is written from
+    # that Condition's id, and its location's words from the Condition's site (its codes are
+    # compared with the Condition's).
+    "the tumour's identity and site words": lambda rtype, path, res, bundle: rtype == "BodyStructure"
+    and (path.startswith("identifier") or path == "location.text"),
     # The stage summary's coding is derived from its text, which is checked against the stage
     # group it summarises.
     "the coded stage summary": lambda rtype, path, res, bundle: rtype == "Condition"
